@@ -1,0 +1,163 @@
+//! Commands: everything that can change engine state. `Copy` and fixed-size so they can
+//! live in pre-allocated ring slots and be journaled byte for byte.
+
+use super::asset::AssetSpec;
+use super::fixed::{Price, Quantity};
+use super::ids::{AccountId, AssetId, ClientOrderId, InstrumentId, OrderId, Sequence, Timestamp};
+use super::instrument::{InstrumentSpec, InstrumentStatus};
+use super::order::{OrderType, SelfTradePrevention, Side, TimeInForce};
+use super::risk_limits::RiskLimits;
+
+/// A sequenced command: the sequencer stamps `sequence` and `timestamp`; the engine reads
+/// no other clock, so replaying the same commands gives the same events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// Position in the global order; must increase strictly.
+    pub sequence: Sequence,
+    /// Time of sequencing; the engine treats time as never going backwards.
+    pub timestamp: Timestamp,
+    /// What to do.
+    pub action: Action,
+}
+
+/// The command payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Place an order.
+    NewOrder(NewOrder),
+    /// Cancel one of the account's orders.
+    CancelOrder(CancelOrder),
+    /// Change price and/or quantity of a resting order.
+    AmendOrder(AmendOrder),
+    /// Cancel all of an account's orders, optionally on one instrument.
+    MassCancel(MassCancel),
+    /// Define an asset.
+    DefineAsset(AssetSpec),
+    /// Add an instrument.
+    AddInstrument(InstrumentSpec),
+    /// Halt or resume an instrument.
+    SetInstrumentStatus(SetInstrumentStatus),
+    /// Credit an account (creates the account if new).
+    Deposit(BalanceTransfer),
+    /// Debit an account's available balance.
+    Withdraw(BalanceTransfer),
+    /// Replace an account's risk limits (creates the account if new).
+    SetRiskLimits(SetRiskLimits),
+    /// Engage or release a kill switch.
+    KillSwitch(KillSwitch),
+    /// Only advances time (GTD expiry); sent by the sequencer when idle.
+    Heartbeat,
+}
+
+/// Place an order. Prices and quantities are already in ticks and lots (converted exactly
+/// at the edge by [`crate::model::Instrument`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Owner.
+    pub account: AccountId,
+    /// Owner's id; must be unique among the account's live orders.
+    pub client_order_id: ClientOrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit, market, stop, stop-limit.
+    pub order_type: OrderType,
+    /// Limit price (limit, stop-limit); optional protection price (market, stop).
+    pub price: Option<Price>,
+    /// Trigger price (stop, stop-limit).
+    pub stop_price: Option<Price>,
+    /// Quantity in lots.
+    pub quantity: Quantity,
+    /// Lifetime.
+    pub time_in_force: TimeInForce,
+    /// Expiry for GTD.
+    pub expire_time: Option<Timestamp>,
+    /// Reject instead of taking liquidity.
+    pub post_only: bool,
+    /// Only reduce the position.
+    pub reduce_only: bool,
+    /// Self-trade prevention when this order takes.
+    pub self_trade_prevention: SelfTradePrevention,
+}
+
+/// Cancel an order of `account`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CancelOrder {
+    /// Caller; must own the order.
+    pub account: AccountId,
+    /// Order to cancel.
+    pub order_id: OrderId,
+}
+
+/// Amend a resting limit order. Quantity is the new *total* quantity (filled included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AmendOrder {
+    /// Caller; must own the order.
+    pub account: AccountId,
+    /// Order to amend.
+    pub order_id: OrderId,
+    /// New limit price, if changing.
+    pub price: Option<Price>,
+    /// New total quantity, if changing; must exceed what is already filled.
+    pub quantity: Option<Quantity>,
+}
+
+/// Cancel all working orders of `account` (on `instrument` only, when given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MassCancel {
+    /// Owner.
+    pub account: AccountId,
+    /// Restrict to one instrument.
+    pub instrument: Option<InstrumentId>,
+}
+
+/// Halt or resume trading on an instrument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetInstrumentStatus {
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// New status.
+    pub status: InstrumentStatus,
+}
+
+/// Deposit or withdrawal of `amount` minor units of `asset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BalanceTransfer {
+    /// Account.
+    pub account: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Minor units, positive.
+    pub amount: i64,
+}
+
+/// Replace an account's limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetRiskLimits {
+    /// Account.
+    pub account: AccountId,
+    /// New limits.
+    pub limits: RiskLimits,
+}
+
+/// Who a kill switch applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KillSwitchScope {
+    /// One account.
+    Account(AccountId),
+    /// Every account.
+    Global,
+}
+
+/// Engage or release a kill switch. While engaged, new orders and amends are rejected and
+/// cancels pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KillSwitch {
+    /// Account or global.
+    pub scope: KillSwitchScope,
+    /// Engage (`true`) or release.
+    pub engaged: bool,
+    /// On engage, also cancel every working order in scope.
+    pub cancel_open_orders: bool,
+}
