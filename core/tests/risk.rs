@@ -14,18 +14,11 @@ fn none(_: &mut Harness) {}
 fn limits(h: &mut Harness, change: impl FnOnce(&mut RiskLimits)) {
     let mut limits = RiskLimits::PERMISSIVE;
     change(&mut limits);
-    h.ok(Action::SetRiskLimits(SetRiskLimits {
-        account: ALICE,
-        limits,
-    }));
+    h.ok(Action::SetRiskLimits(SetRiskLimits { account: ALICE, limits }));
 }
 
 fn poor_alice(h: &mut Harness) {
-    h.ok(Action::Withdraw(BalanceTransfer {
-        account: ALICE,
-        asset: USD,
-        amount: FUNDING[1].1 - 50_000,
-    }));
+    h.ok(Action::Withdraw(BalanceTransfer { account: ALICE, asset: USD, amount: FUNDING[1].1 - 50_000 }));
 }
 fn small_orders(h: &mut Harness) {
     limits(h, |l| l.order_quantity_max_base = 1_000_000);
@@ -35,44 +28,23 @@ fn small_notional(h: &mut Harness) {
 }
 fn small_position(h: &mut Harness) {
     limits(h, |l| l.position_max_base = 2_000_000);
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Buy, 90, 2),
-        "working",
-    )));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 2), "working")));
 }
 fn one_open_order(h: &mut Harness) {
     limits(h, |l| l.open_orders_max = 1);
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Buy, 90, 1),
-        "first",
-    )));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 1), "first")));
 }
 fn one_order_per_second(h: &mut Harness) {
     limits(h, |l| l.orders_per_window_max = 1);
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Buy, 90, 1),
-        "first",
-    )));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 1), "first")));
 }
 fn lost_today(h: &mut Harness) {
     limits(h, |l| l.daily_loss_max_quote = 300_000);
     // Alice buys 1 lot at 100 and sells it at 60: realized loss 0.40 USD = 400 000 µUSD.
-    h.ok(Action::NewOrder(with_cid(
-        limit(BOB, Side::Sell, 100, 1),
-        "s1",
-    )));
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Buy, 100, 1),
-        "b1",
-    )));
-    h.ok(Action::NewOrder(with_cid(
-        limit(BOB, Side::Buy, 60, 1),
-        "b2",
-    )));
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Sell, 60, 1),
-        "s2",
-    )));
+    h.ok(Action::NewOrder(with_cid(limit(BOB, Side::Sell, 100, 1), "s1")));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 100, 1), "b1")));
+    h.ok(Action::NewOrder(with_cid(limit(BOB, Side::Buy, 60, 1), "b2")));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Sell, 60, 1), "s2")));
 }
 fn concentrated(h: &mut Harness) {
     limits(h, |l| l.concentration_max_bps = 6_000);
@@ -85,17 +57,10 @@ fn alice_killed(h: &mut Harness) {
     }));
 }
 fn all_killed(h: &mut Harness) {
-    h.ok(Action::KillSwitch(KillSwitch {
-        scope: KillSwitchScope::Global,
-        engaged: true,
-        cancel_open_orders: false,
-    }));
+    h.ok(Action::KillSwitch(KillSwitch { scope: KillSwitchScope::Global, engaged: true, cancel_open_orders: false }));
 }
 fn halted(h: &mut Harness) {
-    h.ok(Action::SetInstrumentStatus(SetInstrumentStatus {
-        instrument: BTC_USD,
-        status: InstrumentStatus::Halted,
-    }));
+    h.ok(Action::SetInstrumentStatus(SetInstrumentStatus { instrument: BTC_USD, status: InstrumentStatus::Halted }));
 }
 
 #[rstest]
@@ -128,22 +93,13 @@ fn rate_window_rolls_over_with_command_time() {
         l.orders_per_window_max = 1;
         l.rate_window_ns = 1_000;
     });
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Buy, 90, 1),
-        "a",
-    )));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 1), "a")));
     assert_eq!(
-        h.rejected(Action::NewOrder(with_cid(
-            limit(ALICE, Side::Buy, 90, 1),
-            "b"
-        ))),
+        h.rejected(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 1), "b"))),
         RejectReason::OrderRateLimit
     );
     let later = h.time + 1_000;
-    let events = h.send_at(
-        later,
-        Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 1), "c")),
-    );
+    let events = h.send_at(later, Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 90, 1), "c")));
     assert!(matches!(events.as_slice(), [Event::OrderAccepted(_)]));
 }
 
@@ -152,17 +108,11 @@ fn daily_loss_resets_on_the_next_utc_day() {
     let mut h = Harness::new();
     lost_today(&mut h);
     assert_eq!(
-        h.rejected(Action::NewOrder(with_cid(
-            limit(ALICE, Side::Buy, 70, 1),
-            "x"
-        ))),
+        h.rejected(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 70, 1), "x"))),
         RejectReason::DailyLossLimit
     );
     let tomorrow = (h.time / Timestamp::DAY_NS + 1) * Timestamp::DAY_NS;
-    let events = h.send_at(
-        tomorrow,
-        Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 70, 1), "y")),
-    );
+    let events = h.send_at(tomorrow, Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 70, 1), "y")));
     assert!(matches!(events.as_slice(), [Event::OrderAccepted(_)]));
 }
 
@@ -180,32 +130,17 @@ fn concentration_floor_lets_small_books_through() {
 #[test]
 fn reservations_return_to_zero_when_orders_end() {
     let mut h = Harness::new();
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Buy, 99, 3),
-        "a",
-    )));
-    h.ok(Action::NewOrder(with_cid(
-        limit(ALICE, Side::Sell, 101, 2),
-        "b",
-    )));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Buy, 99, 3), "a")));
+    h.ok(Action::NewOrder(with_cid(limit(ALICE, Side::Sell, 101, 2), "b")));
     assert_eq!(h.balance(ALICE, USD).1, 3 * 99 * 10_000);
     assert_eq!(h.balance(ALICE, BTC).1, 2 * 1_000_000);
-    h.ok(Action::NewOrder(with_cid(
-        limit(BOB, Side::Sell, 99, 1),
-        "c",
-    )));
-    h.ok(Action::MassCancel(MassCancel {
-        account: ALICE,
-        instrument: None,
-    }));
+    h.ok(Action::NewOrder(with_cid(limit(BOB, Side::Sell, 99, 1), "c")));
+    h.ok(Action::MassCancel(MassCancel { account: ALICE, instrument: None }));
     assert_eq!(h.balance(ALICE, USD).1, 0);
     assert_eq!(h.balance(ALICE, BTC).1, 0);
     let account = h.engine.account(ALICE).expect("exists");
     assert_eq!(account.working_notional_quote, 0);
-    assert_eq!(
-        account.positions[0].working_buy_base + account.positions[0].working_sell_base,
-        0
-    );
+    assert_eq!(account.positions[0].working_buy_base + account.positions[0].working_sell_base, 0);
     assert_eq!(account.positions[0].net_base, 1_000_000);
     assert_conserved(&h.engine);
 }

@@ -26,10 +26,7 @@ fn expected(status: S, event: E) -> Option<S> {
         (S::PartiallyFilled, E::Expire, S::Expired),
         (S::Filled, E::Settle, S::Settled),
     ];
-    TABLE
-        .iter()
-        .find(|(s, e, _)| *s == status && *e == event)
-        .map(|(_, _, next)| *next)
+    TABLE.iter().find(|(s, e, _)| *s == status && *e == event).map(|(_, _, next)| *next)
 }
 
 #[test]
@@ -61,11 +58,7 @@ fn final_statuses_accept_nothing_but_filled_settles() {
     for status in S::ALL.into_iter().filter(|s| s.is_final()) {
         for event in E::ALL {
             let legal = status.on(event).is_ok();
-            assert_eq!(
-                legal,
-                status == S::Filled && event == E::Settle,
-                "{status:?} + {event:?}"
-            );
+            assert_eq!(legal, status == S::Filled && event == E::Settle, "{status:?} + {event:?}");
         }
     }
 }

@@ -49,10 +49,7 @@ struct Ladder {
 
 impl Ladder {
     fn new(side: Side, levels_max: usize) -> Self {
-        Self {
-            side,
-            levels: Vec::with_capacity(levels_max),
-        }
+        Self { side, levels: Vec::with_capacity(levels_max) }
     }
 
     /// Binary search in worst-to-best order: bids ascend, asks descend.
@@ -105,10 +102,7 @@ impl LevelBook {
 
 impl PriceTimeBook for LevelBook {
     fn with_capacity(orders_max: usize) -> Self {
-        assert!(
-            orders_max < NIL as usize,
-            "book capacity must fit a node index"
-        );
+        assert!(orders_max < NIL as usize, "book capacity must fit a node index");
         let mut index = FxHashMap::default();
         index.reserve(orders_max);
         Self {
@@ -134,17 +128,8 @@ impl PriceTimeBook for LevelBook {
         if self.is_full() {
             return Err(BookFull);
         }
-        assert!(
-            !self.index.contains_key(&order.id),
-            "order id already in book"
-        );
-        let slot = self.allocate(Node {
-            order,
-            price,
-            ladder,
-            prev: NIL,
-            next: NIL,
-        });
+        assert!(!self.index.contains_key(&order.id), "order id already in book");
+        let slot = self.allocate(Node { order, price, ladder, prev: NIL, next: NIL });
         self.index.insert(order.id, slot);
         let leaves = order.leaves.0;
         let side = self.ladder_mut(ladder);
@@ -159,13 +144,7 @@ impl PriceTimeBook for LevelBook {
                 self.nodes[slot as usize].prev = tail;
             }
             Err(at) => {
-                let level = Level {
-                    price,
-                    quantity: leaves,
-                    orders: 1,
-                    head: slot,
-                    tail: slot,
-                };
+                let level = Level { price, quantity: leaves, orders: 1, head: slot, tail: slot };
                 side.levels.insert(at, level);
             }
         }
@@ -179,9 +158,7 @@ impl PriceTimeBook for LevelBook {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         };
-        let at = side
-            .search(node.price)
-            .expect("a queued order's level exists");
+        let at = side.search(node.price).expect("a queued order's level exists");
         let level = &mut side.levels[at];
         level.quantity -= node.order.leaves.0;
         level.orders -= 1;
@@ -204,9 +181,7 @@ impl PriceTimeBook for LevelBook {
     }
 
     fn get(&self, id: OrderId) -> Option<&Order> {
-        self.index
-            .get(&id)
-            .map(|slot| &self.nodes[*slot as usize].order)
+        self.index.get(&id).map(|slot| &self.nodes[*slot as usize].order)
     }
 
     fn update(&mut self, id: OrderId, change: impl FnOnce(&mut Order)) -> bool {
@@ -248,11 +223,7 @@ impl PriceTimeBook for LevelBook {
 
     fn walk_levels(&self, ladder: Side, mut visit: impl FnMut(LevelSummary) -> ControlFlow<()>) {
         for level in self.ladder(ladder).levels.iter().rev() {
-            let summary = LevelSummary {
-                price: level.price,
-                quantity: Quantity(level.quantity),
-                orders: level.orders,
-            };
+            let summary = LevelSummary { price: level.price, quantity: Quantity(level.quantity), orders: level.orders };
             if visit(summary).is_break() {
                 return;
             }

@@ -39,10 +39,7 @@ impl NaiveBook {
 
 impl PriceTimeBook for NaiveBook {
     fn with_capacity(orders_max: usize) -> Self {
-        Self {
-            entries: Vec::new(),
-            orders_max,
-        }
+        Self { entries: Vec::new(), orders_max }
     }
 
     fn len(&self) -> usize {
@@ -68,10 +65,7 @@ impl PriceTimeBook for NaiveBook {
     }
 
     fn get(&self, id: OrderId) -> Option<&Order> {
-        self.entries
-            .iter()
-            .find(|(_, _, o)| o.id == id)
-            .map(|(_, _, o)| o)
+        self.entries.iter().find(|(_, _, o)| o.id == id).map(|(_, _, o)| o)
     }
 
     fn update(&mut self, id: OrderId, change: impl FnOnce(&mut Order)) -> bool {
@@ -85,14 +79,12 @@ impl PriceTimeBook for NaiveBook {
     }
 
     fn best(&self, ladder: Side) -> Option<(Price, &Order)> {
-        let best_price = self
-            .entries
-            .iter()
-            .filter(|(side, _, _)| *side == ladder)
-            .map(|(_, price, _)| *price)
-            .reduce(|a, b| match ladder {
-                Side::Buy => a.max(b),
-                Side::Sell => a.min(b),
+        let best_price =
+            self.entries.iter().filter(|(side, _, _)| *side == ladder).map(|(_, price, _)| *price).reduce(|a, b| {
+                match ladder {
+                    Side::Buy => a.max(b),
+                    Side::Sell => a.min(b),
+                }
             })?;
         self.entries
             .iter()
@@ -113,16 +105,9 @@ impl PriceTimeBook for NaiveBook {
         let mut at = 0;
         while at < queue.len() {
             let price = queue[at].0;
-            let level: Vec<_> = queue[at..]
-                .iter()
-                .take_while(|(p, _)| *p == price)
-                .collect();
+            let level: Vec<_> = queue[at..].iter().take_while(|(p, _)| *p == price).collect();
             let quantity = level.iter().map(|(_, o)| o.leaves.0).sum();
-            let summary = LevelSummary {
-                price,
-                quantity: Quantity(quantity),
-                orders: level.len() as u32,
-            };
+            let summary = LevelSummary { price, quantity: Quantity(quantity), orders: level.len() as u32 };
             at += level.len();
             if visit(summary).is_break() {
                 return;

@@ -4,18 +4,13 @@
 use super::{Engine, Market};
 use crate::book::PriceTimeBook;
 use crate::model::{
-    AdminApplied, Asset, AssetSpec, BalanceChanged, BalanceTransfer, CancelReason, Event,
-    EventSink, Instrument, InstrumentSpec, InstrumentStatus, KillSwitch, KillSwitchScope,
-    RejectReason, RiskLimits, Sequence, SetInstrumentStatus, SetRiskLimits,
+    AdminApplied, Asset, AssetSpec, BalanceChanged, BalanceTransfer, CancelReason, Event, EventSink, Instrument,
+    InstrumentSpec, InstrumentStatus, KillSwitch, KillSwitchScope, RejectReason, RiskLimits, Sequence,
+    SetInstrumentStatus, SetRiskLimits,
 };
 
 impl<B: PriceTimeBook> Engine<B> {
-    pub(super) fn define_asset(
-        &mut self,
-        sequence: Sequence,
-        spec: &AssetSpec,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn define_asset(&mut self, sequence: Sequence, spec: &AssetSpec, sink: &mut impl EventSink) {
         let index = spec.id.0 as usize;
         let result = match self.assets.get(index) {
             None => Err(RejectReason::IdOutOfRange),
@@ -31,12 +26,7 @@ impl<B: PriceTimeBook> Engine<B> {
         }
     }
 
-    pub(super) fn add_instrument(
-        &mut self,
-        sequence: Sequence,
-        spec: &InstrumentSpec,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn add_instrument(&mut self, sequence: Sequence, spec: &InstrumentSpec, sink: &mut impl EventSink) {
         match self.validate_instrument(spec) {
             Ok(instrument) => {
                 self.markets[spec.id.0 as usize] = Some(Market {
@@ -53,10 +43,7 @@ impl<B: PriceTimeBook> Engine<B> {
     }
 
     fn validate_instrument(&self, spec: &InstrumentSpec) -> Result<Instrument, RejectReason> {
-        let slot = self
-            .markets
-            .get(spec.id.0 as usize)
-            .ok_or(RejectReason::IdOutOfRange)?;
+        let slot = self.markets.get(spec.id.0 as usize).ok_or(RejectReason::IdOutOfRange)?;
         if slot.is_some() {
             return Err(RejectReason::AlreadyDefined);
         }
@@ -74,33 +61,19 @@ impl<B: PriceTimeBook> Engine<B> {
         set: &SetInstrumentStatus,
         sink: &mut impl EventSink,
     ) {
-        match self
-            .markets
-            .get_mut(set.instrument.0 as usize)
-            .and_then(Option::as_mut)
-        {
+        match self.markets.get_mut(set.instrument.0 as usize).and_then(Option::as_mut) {
             Some(market) => {
                 market.status = set.status;
-                sink.emit(&Event::AdminApplied(AdminApplied::InstrumentStatusSet(
-                    set.instrument,
-                    set.status,
-                )));
+                sink.emit(&Event::AdminApplied(AdminApplied::InstrumentStatusSet(set.instrument, set.status)));
             }
             None => Self::reject(sink, sequence, None, None, RejectReason::UnknownInstrument),
         }
     }
 
-    pub(super) fn deposit(
-        &mut self,
-        sequence: Sequence,
-        transfer: &BalanceTransfer,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn deposit(&mut self, sequence: Sequence, transfer: &BalanceTransfer, sink: &mut impl EventSink) {
         let checked = self.check_transfer(transfer).and_then(|asset| {
-            let supply = self.asset_totals[asset]
-                .supply
-                .checked_add(transfer.amount)
-                .ok_or(RejectReason::BalanceOverflow)?;
+            let supply =
+                self.asset_totals[asset].supply.checked_add(transfer.amount).ok_or(RejectReason::BalanceOverflow)?;
             if !self.accounts.can_hold(transfer.account) {
                 return Err(RejectReason::AccountCapacity);
             }
@@ -112,26 +85,16 @@ impl<B: PriceTimeBook> Engine<B> {
                 return Self::reject(sink, sequence, Some(transfer.account), None, reason);
             }
         };
-        let slot = self
-            .create_account(transfer.account)
-            .expect("capacity checked");
+        let slot = self.create_account(transfer.account).expect("capacity checked");
         self.asset_totals[asset].supply = supply;
         // Every balance is bounded by the asset's total supply, which fits an i64.
         self.accounts.at_mut(slot).balances[asset].available += transfer.amount;
         self.emit_balance(slot, asset, sink);
     }
 
-    pub(super) fn withdraw(
-        &mut self,
-        sequence: Sequence,
-        transfer: &BalanceTransfer,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn withdraw(&mut self, sequence: Sequence, transfer: &BalanceTransfer, sink: &mut impl EventSink) {
         let checked = self.check_transfer(transfer).and_then(|asset| {
-            let slot = self
-                .accounts
-                .slot(transfer.account)
-                .ok_or(RejectReason::UnknownAccount)?;
+            let slot = self.accounts.slot(transfer.account).ok_or(RejectReason::UnknownAccount)?;
             if self.accounts.at(slot).balances[asset].available < transfer.amount {
                 return Err(RejectReason::InsufficientBalance);
             }
@@ -148,8 +111,7 @@ impl<B: PriceTimeBook> Engine<B> {
     }
 
     fn check_transfer(&self, transfer: &BalanceTransfer) -> Result<usize, RejectReason> {
-        self.asset(transfer.asset)
-            .ok_or(RejectReason::UnknownAsset)?;
+        self.asset(transfer.asset).ok_or(RejectReason::UnknownAsset)?;
         if transfer.amount <= 0 {
             return Err(RejectReason::AmountNotPositive);
         }
@@ -157,11 +119,8 @@ impl<B: PriceTimeBook> Engine<B> {
     }
 
     fn create_account(&mut self, id: crate::model::AccountId) -> Option<usize> {
-        let (limits, assets, instruments) = (
-            self.config.default_limits,
-            self.config.assets_max,
-            self.config.instruments_max,
-        );
+        let (limits, assets, instruments) =
+            (self.config.default_limits, self.config.assets_max, self.config.instruments_max);
         self.accounts.get_or_create(id, limits, assets, instruments)
     }
 
@@ -176,42 +135,18 @@ impl<B: PriceTimeBook> Engine<B> {
         }));
     }
 
-    pub(super) fn set_risk_limits(
-        &mut self,
-        sequence: Sequence,
-        set: &SetRiskLimits,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn set_risk_limits(&mut self, sequence: Sequence, set: &SetRiskLimits, sink: &mut impl EventSink) {
         if !limits_valid(&set.limits) {
-            return Self::reject(
-                sink,
-                sequence,
-                Some(set.account),
-                None,
-                RejectReason::InvalidRiskLimits,
-            );
+            return Self::reject(sink, sequence, Some(set.account), None, RejectReason::InvalidRiskLimits);
         }
         let Some(slot) = self.create_account(set.account) else {
-            return Self::reject(
-                sink,
-                sequence,
-                Some(set.account),
-                None,
-                RejectReason::AccountCapacity,
-            );
+            return Self::reject(sink, sequence, Some(set.account), None, RejectReason::AccountCapacity);
         };
         self.accounts.at_mut(slot).limits = set.limits;
-        sink.emit(&Event::AdminApplied(AdminApplied::RiskLimitsSet(
-            set.account,
-        )));
+        sink.emit(&Event::AdminApplied(AdminApplied::RiskLimitsSet(set.account)));
     }
 
-    pub(super) fn kill_switch(
-        &mut self,
-        sequence: Sequence,
-        kill: &KillSwitch,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn kill_switch(&mut self, sequence: Sequence, kill: &KillSwitch, sink: &mut impl EventSink) {
         let account = match kill.scope {
             KillSwitchScope::Global => {
                 self.global_kill = kill.engaged;
@@ -219,22 +154,13 @@ impl<B: PriceTimeBook> Engine<B> {
             }
             KillSwitchScope::Account(id) => {
                 let Some(slot) = self.accounts.slot(id) else {
-                    return Self::reject(
-                        sink,
-                        sequence,
-                        Some(id),
-                        None,
-                        RejectReason::UnknownAccount,
-                    );
+                    return Self::reject(sink, sequence, Some(id), None, RejectReason::UnknownAccount);
                 };
                 self.accounts.at_mut(slot).killed = kill.engaged;
                 Some(id)
             }
         };
-        sink.emit(&Event::AdminApplied(AdminApplied::KillSwitchSet(
-            kill.scope,
-            kill.engaged,
-        )));
+        sink.emit(&Event::AdminApplied(AdminApplied::KillSwitchSet(kill.scope, kill.engaged)));
         if kill.engaged && kill.cancel_open_orders {
             self.cancel_where(account, None, CancelReason::KillSwitch, sink);
         }

@@ -4,20 +4,15 @@
 use super::{Engine, Market, stop_ladder};
 use crate::book::PriceTimeBook;
 use crate::model::{
-    AmendOrder, Event, EventSink, NewOrder, Order, OrderEvent, OrderId, OrderStatus, OrderType,
-    Price, Quantity, RejectReason, Rejected, Sequence, Side, TimeInForce,
+    AmendOrder, Event, EventSink, NewOrder, Order, OrderEvent, OrderId, OrderStatus, OrderType, Price, Quantity,
+    RejectReason, Rejected, Sequence, Side, TimeInForce,
 };
 use crate::risk::{NewOrderRisk, OrderExposure, Reservation, check_new_order, exposure_of};
 
 type Admitted = (Order, Reservation, usize);
 
 impl<B: PriceTimeBook> Engine<B> {
-    pub(super) fn new_order(
-        &mut self,
-        sequence: Sequence,
-        request: &NewOrder,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn new_order(&mut self, sequence: Sequence, request: &NewOrder, sink: &mut impl EventSink) {
         let order_id = OrderId(sequence.0);
         match self.admit(order_id, request) {
             Err(reason) => sink.emit(&Event::Rejected(Rejected {
@@ -35,24 +30,16 @@ impl<B: PriceTimeBook> Engine<B> {
     /// and the owner's account slot.
     fn admit(&self, order_id: OrderId, request: &NewOrder) -> Result<Admitted, RejectReason> {
         use RejectReason as R;
-        let market = self
-            .market(request.instrument)
-            .ok_or(R::UnknownInstrument)?;
+        let market = self.market(request.instrument).ok_or(R::UnknownInstrument)?;
         if market.status != crate::model::InstrumentStatus::Trading {
             return Err(R::InstrumentHalted);
         }
-        let slot = self
-            .accounts
-            .slot(request.account)
-            .ok_or(R::UnknownAccount)?;
+        let slot = self.accounts.slot(request.account).ok_or(R::UnknownAccount)?;
         check_quantity(market, request.quantity)?;
         check_shape(request, self.now)?;
         let price = effective_price(market, request)?;
         check_notional(market, price, request.quantity)?;
-        if self
-            .client_order_ids
-            .contains_key(&(request.account, request.client_order_id))
-        {
+        if self.client_order_ids.contains_key(&(request.account, request.client_order_id)) {
             return Err(R::DuplicateClientOrderId);
         }
         if request.post_only && would_take(market, request.side, price) {
@@ -97,36 +84,22 @@ impl<B: PriceTimeBook> Engine<B> {
     }
 
     /// Applies the reservation, records the order and sends it on its way.
-    fn accept(
-        &mut self,
-        mut order: Order,
-        reservation: Reservation,
-        slot: usize,
-        sink: &mut impl EventSink,
-    ) {
+    fn accept(&mut self, mut order: Order, reservation: Reservation, slot: usize, sink: &mut impl EventSink) {
         order.status = transition(order.status, OrderEvent::Accept);
         let now = self.now;
         let account = self.accounts.at_mut(slot);
         account.count_order(now);
-        hold(
-            account,
-            order.instrument.0 as usize,
-            order.side,
-            &reservation,
-        );
+        hold(account, order.instrument.0 as usize, order.side, &reservation);
         account.open_orders += 1;
         self.order_instruments.insert(order.id, order.instrument);
-        self.client_order_ids
-            .insert((order.account, order.client_order_id), order.id);
+        self.client_order_ids.insert((order.account, order.client_order_id), order.id);
         if let Some(expire) = order.expire_time {
             self.schedule_expiry(expire, order.id);
         }
         sink.emit(&Event::OrderAccepted(order));
         let instrument = order.instrument;
         if order.order_type.is_stop() && !self.stop_reached(&order) {
-            let stop_price = order
-                .stop_price
-                .expect("stop orders carry a stop price (admission)");
+            let stop_price = order.stop_price.expect("stop orders carry a stop price (admission)");
             let market = self.market_mut(instrument);
             market
                 .stops
@@ -142,43 +115,22 @@ impl<B: PriceTimeBook> Engine<B> {
         self.fire_triggered_stops(instrument, sink);
     }
 
-    pub(super) fn amend_order(
-        &mut self,
-        sequence: Sequence,
-        request: &AmendOrder,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn amend_order(&mut self, sequence: Sequence, request: &AmendOrder, sink: &mut impl EventSink) {
         match self.admit_amend(request) {
-            Err(reason) => Self::reject(
-                sink,
-                sequence,
-                Some(request.account),
-                Some(request.order_id),
-                reason,
-            ),
+            Err(reason) => Self::reject(sink, sequence, Some(request.account), Some(request.order_id), reason),
             Ok((order, amended, delta)) => self.apply_amend(order, amended, delta, sink),
         }
     }
 
     /// Checks an amend; returns the order before and after, and the change in exposure.
-    fn admit_amend(
-        &self,
-        request: &AmendOrder,
-    ) -> Result<(Order, Order, ExposureDelta), RejectReason> {
+    fn admit_amend(&self, request: &AmendOrder) -> Result<(Order, Order, ExposureDelta), RejectReason> {
         use RejectReason as R;
-        let instrument = *self
-            .order_instruments
-            .get(&request.order_id)
-            .ok_or(R::UnknownOrder)?;
+        let instrument = *self.order_instruments.get(&request.order_id).ok_or(R::UnknownOrder)?;
         let market = self.market(instrument).ok_or(R::UnknownOrder)?;
         let order = match market.book.get(request.order_id) {
             Some(order) => *order,
             None if market.stops.get(request.order_id).is_some() => {
-                return Err(if self.owned(request) {
-                    R::OrderNotAmendable
-                } else {
-                    R::UnknownOrder
-                });
+                return Err(if self.owned(request) { R::OrderNotAmendable } else { R::UnknownOrder });
             }
             None => return Err(R::UnknownOrder),
         };
@@ -211,10 +163,7 @@ impl<B: PriceTimeBook> Engine<B> {
             return Err(R::AmendQuantityTooSmall);
         }
         check_quantity(market, quantity)?;
-        if !market
-            .instrument
-            .within_band(price, market.reference_price())
-        {
+        if !market.instrument.within_band(price, market.reference_price()) {
             return Err(R::PriceOutsideBand);
         }
         check_notional(market, price, quantity)?;
@@ -222,8 +171,7 @@ impl<B: PriceTimeBook> Engine<B> {
             return Err(R::PostOnlyWouldTake);
         }
         let leaves = Quantity(quantity.0 - order.filled.0);
-        let old = exposure_of(&market.instrument, order.side, order.price, order.leaves)
-            .ok_or(R::Overflow)?;
+        let old = exposure_of(&market.instrument, order.side, order.price, order.leaves).ok_or(R::Overflow)?;
         let new = exposure_of(&market.instrument, order.side, price, leaves).ok_or(R::Overflow)?;
         let limits = &account.limits;
         if new.base > limits.order_quantity_max_base {
@@ -235,13 +183,8 @@ impl<B: PriceTimeBook> Engine<B> {
         let delta = ExposureDelta::between(&old, &new);
         let position = &account.positions[instrument.0 as usize];
         let worst = match order.side {
-            Side::Buy => {
-                i128::from(position.net_base) + i128::from(position.working_buy_base + delta.base)
-            }
-            Side::Sell => {
-                -(i128::from(position.net_base)
-                    - i128::from(position.working_sell_base + delta.base))
-            }
+            Side::Buy => i128::from(position.net_base) + i128::from(position.working_buy_base + delta.base),
+            Side::Sell => -(i128::from(position.net_base) - i128::from(position.working_sell_base + delta.base)),
         };
         if delta.base > 0 && worst > i128::from(limits.position_max_base) {
             return Err(R::PositionLimit);
@@ -249,43 +192,22 @@ impl<B: PriceTimeBook> Engine<B> {
         if delta.reserved > account.balances[new.asset.0 as usize].available {
             return Err(R::InsufficientBalance);
         }
-        let amended = Order {
-            price,
-            quantity,
-            leaves,
-            ..order
-        };
+        let amended = Order { price, quantity, leaves, ..order };
         Ok((order, amended, delta))
     }
 
     fn owned(&self, request: &AmendOrder) -> bool {
-        self.order(request.order_id)
-            .is_some_and(|o| o.account == request.account)
+        self.order(request.order_id).is_some_and(|o| o.account == request.account)
     }
 
-    fn apply_amend(
-        &mut self,
-        order: Order,
-        mut amended: Order,
-        delta: ExposureDelta,
-        sink: &mut impl EventSink,
-    ) {
-        let slot = self
-            .accounts
-            .slot(order.account)
-            .expect("owner of a working order exists");
+    fn apply_amend(&mut self, order: Order, mut amended: Order, delta: ExposureDelta, sink: &mut impl EventSink) {
+        let slot = self.accounts.slot(order.account).expect("owner of a working order exists");
         let asset = self.asset_held(&order);
         let account = self.accounts.at_mut(slot);
         let balance = &mut account.balances[asset];
         balance.available -= delta.reserved;
         balance.reserved += delta.reserved;
-        add_working(
-            account,
-            order.instrument.0 as usize,
-            order.side,
-            delta.base,
-            delta.notional,
-        );
+        add_working(account, order.instrument.0 as usize, order.side, delta.base, delta.notional);
         amended.status = transition(order.status, OrderEvent::Amend);
         let priority_kept = amended.price == order.price && amended.quantity < order.quantity;
         let event = Event::OrderAmended(crate::model::OrderAmended {
@@ -311,11 +233,7 @@ impl<B: PriceTimeBook> Engine<B> {
 
     /// Index of the asset an order holds (quote for buys, base for sells).
     pub(super) fn asset_held(&self, order: &Order) -> usize {
-        let spec = self
-            .market(order.instrument)
-            .expect("working order's market exists")
-            .instrument
-            .spec();
+        let spec = self.market(order.instrument).expect("working order's market exists").instrument.spec();
         match order.side {
             Side::Buy => spec.quote.0 as usize,
             Side::Sell => spec.base.0 as usize,
@@ -323,9 +241,7 @@ impl<B: PriceTimeBook> Engine<B> {
     }
 
     pub(super) fn market_mut(&mut self, id: crate::model::InstrumentId) -> &mut Market<B> {
-        self.markets[id.0 as usize]
-            .as_mut()
-            .expect("instrument of a working order exists")
+        self.markets[id.0 as usize].as_mut().expect("instrument of a working order exists")
     }
 }
 
@@ -339,11 +255,7 @@ pub(super) struct ExposureDelta {
 
 impl ExposureDelta {
     fn between(old: &OrderExposure, new: &OrderExposure) -> Self {
-        Self {
-            reserved: new.reserved - old.reserved,
-            base: new.base - old.base,
-            notional: new.notional - old.notional,
-        }
+        Self { reserved: new.reserved - old.reserved, base: new.base - old.base, notional: new.notional - old.notional }
     }
 }
 
@@ -357,32 +269,15 @@ pub(super) fn transition(status: OrderStatus, event: OrderEvent) -> OrderStatus 
 }
 
 /// Moves a reservation from available to reserved and counts the order as working.
-pub(super) fn hold(
-    account: &mut crate::risk::Account,
-    instrument: usize,
-    side: Side,
-    reservation: &Reservation,
-) {
+pub(super) fn hold(account: &mut crate::risk::Account, instrument: usize, side: Side, reservation: &Reservation) {
     let balance = &mut account.balances[reservation.asset.0 as usize];
     balance.available -= reservation.reserved;
     balance.reserved += reservation.reserved;
-    add_working(
-        account,
-        instrument,
-        side,
-        reservation.base,
-        reservation.notional,
-    );
+    add_working(account, instrument, side, reservation.base, reservation.notional);
 }
 
 /// Adjusts the working-order exposure counters by signed amounts.
-pub(super) fn add_working(
-    account: &mut crate::risk::Account,
-    instrument: usize,
-    side: Side,
-    base: i64,
-    notional: i64,
-) {
+pub(super) fn add_working(account: &mut crate::risk::Account, instrument: usize, side: Side, base: i64, notional: i64) {
     let position = &mut account.positions[instrument];
     match side {
         Side::Buy => position.working_buy_base += base,
@@ -455,33 +350,20 @@ fn effective_price<B>(market: &Market<B>, request: &NewOrder) -> Result<Price, R
             let price = request.price.ok_or(RejectReason::PriceRequired)?;
             let stop = request.stop_price.ok_or(RejectReason::StopPriceRequired)?;
             // At trigger time the last price is the stop price: collar the limit around it.
-            if instrument.within_band(price, stop) {
-                Ok(price)
-            } else {
-                Err(RejectReason::PriceOutsideBand)
-            }
+            if instrument.within_band(price, stop) { Ok(price) } else { Err(RejectReason::PriceOutsideBand) }
         }
         OrderType::Market | OrderType::Stop => {
             if let Some(price) = request.price {
                 return Ok(price);
             }
             let from = request.stop_price.unwrap_or(market.reference_price());
-            instrument
-                .protection_price(from, request.side == Side::Buy)
-                .ok_or(RejectReason::ProtectionPriceRequired)
+            instrument.protection_price(from, request.side == Side::Buy).ok_or(RejectReason::ProtectionPriceRequired)
         }
     }
 }
 
-fn check_notional<B>(
-    market: &Market<B>,
-    price: Price,
-    quantity: Quantity,
-) -> Result<(), RejectReason> {
-    let notional = market
-        .instrument
-        .notional(price, quantity)
-        .ok_or(RejectReason::Overflow)?;
+fn check_notional<B>(market: &Market<B>, price: Price, quantity: Quantity) -> Result<(), RejectReason> {
+    let notional = market.instrument.notional(price, quantity).ok_or(RejectReason::Overflow)?;
     if notional < market.instrument.notional_min() {
         Err(RejectReason::NotionalBelowMin)
     } else if notional > market.instrument.notional_max() {
@@ -492,8 +374,5 @@ fn check_notional<B>(
 }
 
 fn would_take<B: PriceTimeBook>(market: &Market<B>, side: Side, price: Price) -> bool {
-    market
-        .book
-        .best(side.opposite())
-        .is_some_and(|(best, _)| side.crosses(price, best))
+    market.book.best(side.opposite()).is_some_and(|(best, _)| side.crosses(price, best))
 }

@@ -9,9 +9,9 @@ use super::admission::{add_working, transition};
 use super::{Engine, stop_ladder};
 use crate::book::PriceTimeBook;
 use crate::model::{
-    CancelOrder, CancelReason, Event, EventSink, Fill, InstrumentId, MassCancel, Order,
-    OrderCancelled, OrderEvent, OrderId, OrderUpdate, Price, Quantity, RejectReason,
-    SelfTradePrevention, Sequence, Side, TimeInForce, Timestamp, Trade, TradeId, fee_for,
+    CancelOrder, CancelReason, Event, EventSink, Fill, InstrumentId, MassCancel, Order, OrderCancelled, OrderEvent,
+    OrderId, OrderUpdate, Price, Quantity, RejectReason, SelfTradePrevention, Sequence, Side, TimeInForce, Timestamp,
+    Trade, TradeId, fee_for,
 };
 
 /// How a working order ends early.
@@ -48,10 +48,7 @@ impl<B: PriceTimeBook> Engine<B> {
             Some(reason) => self.end_order(taker, Ending::Cancelled(reason), sink),
             None => {
                 let market = self.market_mut(taker.instrument);
-                market
-                    .book
-                    .insert(taker.side, taker.price, taker)
-                    .expect("room checked above");
+                market.book.insert(taker.side, taker.price, taker).expect("room checked above");
             }
         }
     }
@@ -69,9 +66,7 @@ impl<B: PriceTimeBook> Engine<B> {
                 break;
             }
             let maker = *maker;
-            if maker.account == taker.account
-                && taker.self_trade_prevention != SelfTradePrevention::None
-            {
+            if maker.account == taker.account && taker.self_trade_prevention != SelfTradePrevention::None {
                 match taker.self_trade_prevention {
                     SelfTradePrevention::ExpireMaker => {
                         self.cancel_resting(maker, CancelReason::SelfTradePrevention, sink);
@@ -102,11 +97,7 @@ impl<B: PriceTimeBook> Engine<B> {
         for order in [&mut *taker, &mut maker] {
             order.filled.0 += quantity.0;
             order.leaves.0 -= quantity.0;
-            let event = if order.leaves.0 == 0 {
-                OrderEvent::FullFill
-            } else {
-                OrderEvent::PartialFill
-            };
+            let event = if order.leaves.0 == 0 { OrderEvent::FullFill } else { OrderEvent::PartialFill };
             order.status = transition(order.status, event);
         }
         let (buyer, seller) = match taker.side {
@@ -160,27 +151,17 @@ impl<B: PriceTimeBook> Engine<B> {
         quantity: Quantity,
     ) -> (i64, i64) {
         let index = buyer.instrument.0 as usize;
-        let market = self.markets[index]
-            .as_ref()
-            .expect("market of a working order exists");
+        let market = self.markets[index].as_ref().expect("market of a working order exists");
         let instrument = &market.instrument;
         let spec = instrument.spec();
         let (base_asset, quote_asset) = (spec.base.0 as usize, spec.quote.0 as usize);
         let (maker_rate, taker_rate) = (spec.maker_fee_ppm, spec.taker_fee_ppm);
         // Both values were computed without overflow at admission at a price at least as
         // far from zero, so these cannot overflow.
-        let base = instrument
-            .base_units(quantity)
-            .expect("checked at admission");
-        let cost = instrument
-            .notional(price, quantity)
-            .expect("checked at admission");
-        let buyer_held = instrument
-            .notional(buyer.price, quantity)
-            .expect("checked at admission");
-        let seller_notional = instrument
-            .notional(seller.price, quantity)
-            .expect("checked at admission");
+        let base = instrument.base_units(quantity).expect("checked at admission");
+        let cost = instrument.notional(price, quantity).expect("checked at admission");
+        let buyer_held = instrument.notional(buyer.price, quantity).expect("checked at admission");
+        let seller_notional = instrument.notional(seller.price, quantity).expect("checked at admission");
         let (buyer_rate, seller_rate) = match taker_side {
             Side::Buy => (taker_rate, maker_rate),
             Side::Sell => (maker_rate, taker_rate),
@@ -228,11 +209,7 @@ impl<B: PriceTimeBook> Engine<B> {
                 }
             }
             available += maker.leaves.0;
-            if available >= taker.leaves.0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            if available >= taker.leaves.0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         });
         available >= taker.leaves.0
     }
@@ -245,12 +222,7 @@ impl<B: PriceTimeBook> Engine<B> {
 
     /// Ends a working order that is no longer in any book: releases what its working
     /// quantity holds and emits the ending.
-    pub(super) fn end_order(
-        &mut self,
-        mut order: Order,
-        ending: Ending,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn end_order(&mut self, mut order: Order, ending: Ending, sink: &mut impl EventSink) {
         let cancelled = order.leaves;
         self.release(&order, cancelled);
         order.status = transition(
@@ -264,43 +236,29 @@ impl<B: PriceTimeBook> Engine<B> {
         self.forget(&order);
         let update = self.update_of(&order);
         sink.emit(&match ending {
-            Ending::Cancelled(reason) => Event::OrderCancelled(OrderCancelled {
-                order: update,
-                cancelled,
-                reason,
-            }),
+            Ending::Cancelled(reason) => Event::OrderCancelled(OrderCancelled { order: update, cancelled, reason }),
             Ending::Expired => Event::OrderExpired(update),
         });
     }
 
     /// Releases the reservation and exposure of `leaves` of `order`.
     fn release(&mut self, order: &Order, leaves: Quantity) {
-        let market = self
-            .market(order.instrument)
-            .expect("market of a working order exists");
-        let exposure =
-            crate::risk::exposure_of(&market.instrument, order.side, order.price, leaves)
-                .expect("no larger than at admission");
+        let market = self.market(order.instrument).expect("market of a working order exists");
+        let exposure = crate::risk::exposure_of(&market.instrument, order.side, order.price, leaves)
+            .expect("no larger than at admission");
         let index = order.instrument.0 as usize;
         let slot = self.accounts.slot(order.account).expect("owner exists");
         let account = self.accounts.at_mut(slot);
         let balance = &mut account.balances[exposure.asset.0 as usize];
         balance.reserved -= exposure.reserved;
         balance.available += exposure.reserved;
-        add_working(
-            account,
-            index,
-            order.side,
-            -exposure.base,
-            -exposure.notional,
-        );
+        add_working(account, index, order.side, -exposure.base, -exposure.notional);
     }
 
     /// Drops a finished order from the indexes and the owner's open-order count.
     fn forget(&mut self, order: &Order) {
         self.order_instruments.remove(&order.id);
-        self.client_order_ids
-            .remove(&(order.account, order.client_order_id));
+        self.client_order_ids.remove(&(order.account, order.client_order_id));
         let slot = self.accounts.slot(order.account).expect("owner exists");
         self.accounts.at_mut(slot).open_orders -= 1;
     }
@@ -332,24 +290,14 @@ impl<B: PriceTimeBook> Engine<B> {
 
     /// Fires every stop whose trigger the last price has reached, buy stops first, each
     /// run to completion before the next (its trades may move the price again).
-    pub(super) fn fire_triggered_stops(
-        &mut self,
-        instrument: InstrumentId,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn fire_triggered_stops(&mut self, instrument: InstrumentId, sink: &mut impl EventSink) {
         loop {
             let market = self.market_mut(instrument);
             let Some(last) = market.last_price else {
                 return;
             };
-            let buy = market
-                .stops
-                .best(stop_ladder(Side::Buy))
-                .filter(|(stop, _)| *stop <= last);
-            let sell = market
-                .stops
-                .best(stop_ladder(Side::Sell))
-                .filter(|(stop, _)| *stop >= last);
+            let buy = market.stops.best(stop_ladder(Side::Buy)).filter(|(stop, _)| *stop <= last);
+            let sell = market.stops.best(stop_ladder(Side::Sell)).filter(|(stop, _)| *stop >= last);
             let Some(id) = buy.or(sell).map(|(_, order)| order.id) else {
                 return;
             };
@@ -362,31 +310,14 @@ impl<B: PriceTimeBook> Engine<B> {
 
     // ----- Cancels and expiry --------------------------------------------------------
 
-    pub(super) fn cancel_order(
-        &mut self,
-        sequence: Sequence,
-        request: &CancelOrder,
-        sink: &mut impl EventSink,
-    ) {
-        let owned = self
-            .order(request.order_id)
-            .is_some_and(|o| o.account == request.account);
+    pub(super) fn cancel_order(&mut self, sequence: Sequence, request: &CancelOrder, sink: &mut impl EventSink) {
+        let owned = self.order(request.order_id).is_some_and(|o| o.account == request.account);
         if !owned {
             // Someone else's order is reported as unknown: ids must not leak ownership.
-            Self::reject(
-                sink,
-                sequence,
-                Some(request.account),
-                Some(request.order_id),
-                RejectReason::UnknownOrder,
-            );
+            Self::reject(sink, sequence, Some(request.account), Some(request.order_id), RejectReason::UnknownOrder);
             return;
         }
-        self.take_and_end(
-            request.order_id,
-            Ending::Cancelled(CancelReason::Requested),
-            sink,
-        );
+        self.take_and_end(request.order_id, Ending::Cancelled(CancelReason::Requested), sink);
     }
 
     /// Removes a working order from its book or stop book and ends it.
@@ -402,41 +333,16 @@ impl<B: PriceTimeBook> Engine<B> {
         true
     }
 
-    pub(super) fn mass_cancel(
-        &mut self,
-        sequence: Sequence,
-        request: &MassCancel,
-        sink: &mut impl EventSink,
-    ) {
+    pub(super) fn mass_cancel(&mut self, sequence: Sequence, request: &MassCancel, sink: &mut impl EventSink) {
         if self.accounts.slot(request.account).is_none() {
-            Self::reject(
-                sink,
-                sequence,
-                Some(request.account),
-                None,
-                RejectReason::UnknownAccount,
-            );
+            Self::reject(sink, sequence, Some(request.account), None, RejectReason::UnknownAccount);
             return;
         }
-        if request
-            .instrument
-            .is_some_and(|id| self.market(id).is_none())
-        {
-            Self::reject(
-                sink,
-                sequence,
-                Some(request.account),
-                None,
-                RejectReason::UnknownInstrument,
-            );
+        if request.instrument.is_some_and(|id| self.market(id).is_none()) {
+            Self::reject(sink, sequence, Some(request.account), None, RejectReason::UnknownInstrument);
             return;
         }
-        self.cancel_where(
-            Some(request.account),
-            request.instrument,
-            CancelReason::MassCancel,
-            sink,
-        );
+        self.cancel_where(Some(request.account), request.instrument, CancelReason::MassCancel, sink);
     }
 
     /// Cancels every working order of `account` (all accounts when `None`) on `instrument`
@@ -475,8 +381,7 @@ impl<B: PriceTimeBook> Engine<B> {
         if self.expiries.len() >= self.expiries_max {
             // Only stale entries can fill the heap beyond the working-order bound.
             let live = &self.order_instruments;
-            self.expiries
-                .retain(|Reverse((_, id))| live.contains_key(id));
+            self.expiries.retain(|Reverse((_, id))| live.contains_key(id));
         }
         self.expiries.push(Reverse((expire, id)));
     }
@@ -488,9 +393,7 @@ impl<B: PriceTimeBook> Engine<B> {
                 return;
             }
             self.expiries.pop();
-            let due = self
-                .order(id)
-                .is_some_and(|o| o.expire_time == Some(expire));
+            let due = self.order(id).is_some_and(|o| o.expire_time == Some(expire));
             if due {
                 self.take_and_end(id, Ending::Expired, sink);
             }

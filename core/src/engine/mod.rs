@@ -21,9 +21,8 @@ use rustc_hash::FxHashMap;
 
 use crate::book::{LevelBook, LevelSummary, PriceTimeBook};
 use crate::model::{
-    AccountId, Action, Asset, AssetId, ClientOrderId, Command, Event, EventSink, Instrument,
-    InstrumentId, InstrumentStatus, Order, OrderId, Price, RejectReason, Rejected, RiskLimits,
-    Sequence, Side, Timestamp,
+    AccountId, Action, Asset, AssetId, ClientOrderId, Command, Event, EventSink, Instrument, InstrumentId,
+    InstrumentStatus, Order, OrderId, Price, RejectReason, Rejected, RiskLimits, Sequence, Side, Timestamp,
 };
 use crate::risk::{Account, Accounts};
 
@@ -152,10 +151,7 @@ impl<B: PriceTimeBook> Engine<B> {
 
     /// Applies one command, emitting its events in order.
     pub fn apply(&mut self, command: &Command, sink: &mut impl EventSink) {
-        if self
-            .last_sequence
-            .is_some_and(|last| command.sequence <= last)
-        {
+        if self.last_sequence.is_some_and(|last| command.sequence <= last) {
             sink.emit(&Event::Rejected(Rejected {
                 sequence: command.sequence,
                 account: None,
@@ -237,22 +233,13 @@ impl<B: PriceTimeBook> Engine<B> {
     /// Best bid and best ask.
     pub fn best_bid_ask(&self, id: InstrumentId) -> (Option<Price>, Option<Price>) {
         match self.market(id) {
-            Some(m) => (
-                m.book.best(Side::Buy).map(|b| b.0),
-                m.book.best(Side::Sell).map(|b| b.0),
-            ),
+            Some(m) => (m.book.best(Side::Buy).map(|b| b.0), m.book.best(Side::Sell).map(|b| b.0)),
             None => (None, None),
         }
     }
 
     /// Visits the levels of one side of a book, best first, up to `depth` levels.
-    pub fn depth(
-        &self,
-        id: InstrumentId,
-        side: Side,
-        depth: usize,
-        mut visit: impl FnMut(LevelSummary),
-    ) {
+    pub fn depth(&self, id: InstrumentId, side: Side, depth: usize, mut visit: impl FnMut(LevelSummary)) {
         let Some(market) = self.market(id) else {
             return;
         };
@@ -320,12 +307,6 @@ impl<B: PriceTimeBook> Engine<B> {
         order_id: Option<OrderId>,
         reason: RejectReason,
     ) {
-        sink.emit(&Event::Rejected(Rejected {
-            sequence,
-            account,
-            order_id,
-            client_order_id: None,
-            reason,
-        }));
+        sink.emit(&Event::Rejected(Rejected { sequence, account, order_id, client_order_id: None, reason }));
     }
 }

@@ -32,10 +32,7 @@ impl Asset {
         if spec.scale > ASSET_SCALE_MAX {
             return None;
         }
-        Some(Self {
-            spec,
-            unit: Decimal::new(1, spec.scale),
-        })
+        Some(Self { spec, unit: Decimal::new(1, spec.scale) })
     }
 
     /// The definition.
@@ -54,9 +51,7 @@ impl Asset {
             return Err(ConversionError::Negative);
         }
         steps_exact(value, self.unit).map_err(|e| match e {
-            StepError::OffStep => ConversionError::TooPrecise {
-                scale: self.spec.scale,
-            },
+            StepError::OffStep => ConversionError::TooPrecise { scale: self.spec.scale },
             StepError::Overflow => ConversionError::Overflow,
         })
     }

@@ -3,9 +3,7 @@
 
 use super::command::KillSwitchScope;
 use super::fixed::{Price, Quantity};
-use super::ids::{
-    AccountId, AssetId, ClientOrderId, InstrumentId, OrderId, Sequence, Timestamp, TradeId,
-};
+use super::ids::{AccountId, AssetId, ClientOrderId, InstrumentId, OrderId, Sequence, Timestamp, TradeId};
 use super::instrument::InstrumentStatus;
 use super::order::{Order, Side};
 use super::reason::{CancelReason, RejectReason};

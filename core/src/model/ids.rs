@@ -94,10 +94,7 @@ impl<const N: usize> InlineId<N> {
         let mut bytes = [0u8; N];
         bytes[..raw.len()].copy_from_slice(raw);
         // Length fits: checked against N above, and N <= 255 at compile time.
-        Ok(Self {
-            len: raw.len() as u8,
-            bytes,
-        })
+        Ok(Self { len: raw.len() as u8, bytes })
     }
 
     /// The identifier text.
@@ -149,18 +146,9 @@ mod tests {
     #[test]
     fn inline_ids_refuse_bad_text() {
         assert_eq!(Symbol::new(""), Err(IdentifierError::Empty));
-        assert_eq!(
-            Symbol::new("A-VERY-LONG-SYMBOL-NAME"),
-            Err(IdentifierError::TooLong { max_len: 16 })
-        );
-        assert_eq!(
-            ClientOrderId::new("ab c"),
-            Err(IdentifierError::InvalidCharacter { position: 2 })
-        );
-        assert_eq!(
-            ClientOrderId::new("ü"),
-            Err(IdentifierError::InvalidCharacter { position: 0 })
-        );
+        assert_eq!(Symbol::new("A-VERY-LONG-SYMBOL-NAME"), Err(IdentifierError::TooLong { max_len: 16 }));
+        assert_eq!(ClientOrderId::new("ab c"), Err(IdentifierError::InvalidCharacter { position: 2 }));
+        assert_eq!(ClientOrderId::new("ü"), Err(IdentifierError::InvalidCharacter { position: 0 }));
         let id = ClientOrderId::new("6f1c2b7e-1f0a-4c55-9a57-3d1bd5d0c9aa").expect("uuid fits");
         assert_eq!(id.as_str(), "6f1c2b7e-1f0a-4c55-9a57-3d1bd5d0c9aa");
     }

@@ -103,11 +103,7 @@ pub struct Instrument {
 
 impl Instrument {
     /// Validates `spec` against its assets and derives the integer parameters.
-    pub fn new(
-        spec: InstrumentSpec,
-        base: &Asset,
-        quote: &Asset,
-    ) -> Result<Self, InstrumentSpecError> {
+    pub fn new(spec: InstrumentSpec, base: &Asset, quote: &Asset) -> Result<Self, InstrumentSpecError> {
         use InstrumentSpecError as E;
         if spec.base == spec.quote {
             return Err(E::SameAsset);
@@ -115,14 +111,9 @@ impl Instrument {
         if spec.tick_size <= Decimal::ZERO || spec.lot_size <= Decimal::ZERO {
             return Err(E::StepNotPositive);
         }
-        let base_units_per_lot =
-            steps_exact(spec.lot_size, base.unit()).map_err(|_| E::LotFinerThanBaseUnit)?;
-        let tick_lot = spec
-            .tick_size
-            .checked_mul(spec.lot_size)
-            .ok_or(E::TickLotFinerThanQuoteUnit)?;
-        let quote_units_per_tick_lot =
-            steps_exact(tick_lot, quote.unit()).map_err(|_| E::TickLotFinerThanQuoteUnit)?;
+        let base_units_per_lot = steps_exact(spec.lot_size, base.unit()).map_err(|_| E::LotFinerThanBaseUnit)?;
+        let tick_lot = spec.tick_size.checked_mul(spec.lot_size).ok_or(E::TickLotFinerThanQuoteUnit)?;
+        let quote_units_per_tick_lot = steps_exact(tick_lot, quote.unit()).map_err(|_| E::TickLotFinerThanQuoteUnit)?;
         if base_units_per_lot <= 0 || quote_units_per_tick_lot <= 0 {
             return Err(E::StepNotPositive);
         }
@@ -132,10 +123,8 @@ impl Instrument {
         };
         let quantity_min = lots(spec.quantity_min)?;
         let quantity_max = lots(spec.quantity_max)?;
-        let notional_min =
-            steps_exact(spec.notional_min, quote.unit()).map_err(|_| E::InvalidBounds)?;
-        let notional_max =
-            steps_exact(spec.notional_max, quote.unit()).map_err(|_| E::InvalidBounds)?;
+        let notional_min = steps_exact(spec.notional_min, quote.unit()).map_err(|_| E::InvalidBounds)?;
+        let notional_max = steps_exact(spec.notional_max, quote.unit()).map_err(|_| E::InvalidBounds)?;
         if quantity_min > quantity_max || notional_min < 0 || notional_min > notional_max {
             return Err(E::InvalidBounds);
         }
@@ -195,14 +184,10 @@ impl Instrument {
         if value <= Decimal::ZERO {
             return Err(ConversionError::NotPositive);
         }
-        steps_exact(value, self.spec.tick_size)
-            .map(Price)
-            .map_err(|e| match e {
-                StepError::OffStep => ConversionError::OffTick {
-                    tick_size: self.spec.tick_size,
-                },
-                StepError::Overflow => ConversionError::Overflow,
-            })
+        steps_exact(value, self.spec.tick_size).map(Price).map_err(|e| match e {
+            StepError::OffStep => ConversionError::OffTick { tick_size: self.spec.tick_size },
+            StepError::Overflow => ConversionError::Overflow,
+        })
     }
 
     /// Exact conversion of a decimal base quantity into lots: positive and on-lot.
@@ -210,14 +195,10 @@ impl Instrument {
         if value <= Decimal::ZERO {
             return Err(ConversionError::NotPositive);
         }
-        steps_exact(value, self.spec.lot_size)
-            .map(Quantity)
-            .map_err(|e| match e {
-                StepError::OffStep => ConversionError::OffLot {
-                    lot_size: self.spec.lot_size,
-                },
-                StepError::Overflow => ConversionError::Overflow,
-            })
+        steps_exact(value, self.spec.lot_size).map(Quantity).map_err(|e| match e {
+            StepError::OffStep => ConversionError::OffLot { lot_size: self.spec.lot_size },
+            StepError::Overflow => ConversionError::Overflow,
+        })
     }
 
     /// Ticks back to a decimal price.
@@ -264,11 +245,7 @@ impl Instrument {
         }
         let reference = i128::from(reference.0);
         let offset = reference * band / i128::from(BPS_ONE);
-        let ticks = if buy {
-            reference + offset
-        } else {
-            (reference - offset).max(1)
-        };
+        let ticks = if buy { reference + offset } else { (reference - offset).max(1) };
         i64::try_from(ticks).ok().map(Price)
     }
 }

@@ -13,22 +13,20 @@ mod status;
 
 pub use asset::{ASSET_SCALE_MAX, Asset, AssetSpec};
 pub use command::{
-    Action, AmendOrder, BalanceTransfer, CancelOrder, Command, KillSwitch, KillSwitchScope,
-    MassCancel, NewOrder, SetInstrumentStatus, SetRiskLimits,
+    Action, AmendOrder, BalanceTransfer, CancelOrder, Command, KillSwitch, KillSwitchScope, MassCancel, NewOrder,
+    SetInstrumentStatus, SetRiskLimits,
 };
 pub use event::{
-    AdminApplied, BalanceChanged, CountingSink, Event, EventSink, Fill, OrderAmended,
-    OrderCancelled, OrderUpdate, Rejected, Trade,
+    AdminApplied, BalanceChanged, CountingSink, Event, EventSink, Fill, OrderAmended, OrderCancelled, OrderUpdate,
+    Rejected, Trade,
 };
 pub use fixed::{ConversionError, Price, Quantity};
 pub use ids::{
-    ASSET_CODE_LEN_MAX, AccountId, AssetCode, AssetId, CLIENT_ORDER_ID_LEN_MAX, ClientOrderId,
-    IdentifierError, InlineId, InstrumentId, OrderId, SYMBOL_LEN_MAX, Sequence, Symbol, Timestamp,
-    TradeId,
+    ASSET_CODE_LEN_MAX, AccountId, AssetCode, AssetId, CLIENT_ORDER_ID_LEN_MAX, ClientOrderId, IdentifierError,
+    InlineId, InstrumentId, OrderId, SYMBOL_LEN_MAX, Sequence, Symbol, Timestamp, TradeId,
 };
 pub use instrument::{
-    BPS_ONE, FEE_PPM_MAX, Instrument, InstrumentSpec, InstrumentSpecError, InstrumentStatus,
-    PPM_ONE, fee_for,
+    BPS_ONE, FEE_PPM_MAX, Instrument, InstrumentSpec, InstrumentSpecError, InstrumentStatus, PPM_ONE, fee_for,
 };
 pub use order::{Order, OrderType, SelfTradePrevention, Side, TimeInForce};
 pub use reason::{CancelReason, RejectReason};

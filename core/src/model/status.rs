@@ -35,10 +35,7 @@ impl OrderStatus {
     /// Whether no further event can change the order's quantities.
     pub fn is_final(self) -> bool {
         match self {
-            OrderStatus::New
-            | OrderStatus::Accepted
-            | OrderStatus::Triggered
-            | OrderStatus::PartiallyFilled => false,
+            OrderStatus::New | OrderStatus::Accepted | OrderStatus::Triggered | OrderStatus::PartiallyFilled => false,
             OrderStatus::Filled
             | OrderStatus::Cancelled
             | OrderStatus::Rejected

@@ -79,11 +79,7 @@ impl Account {
 
     /// Realized P&L of the UTC day of `now`.
     pub fn realized_pnl_on(&self, now: Timestamp) -> i64 {
-        if self.pnl_day == now.day() {
-            self.realized_pnl_today_quote
-        } else {
-            0
-        }
+        if self.pnl_day == now.day() { self.realized_pnl_today_quote } else { 0 }
     }
 
     /// Adds realized P&L from a fill at `now`.
@@ -109,11 +105,7 @@ impl Accounts {
     pub fn with_capacity(accounts_max: usize) -> Self {
         let mut slots = FxHashMap::default();
         slots.reserve(accounts_max);
-        Self {
-            slots,
-            accounts: Vec::with_capacity(accounts_max),
-            accounts_max,
-        }
+        Self { slots, accounts: Vec::with_capacity(accounts_max), accounts_max }
     }
 
     /// Dense slot of an account.
@@ -153,8 +145,7 @@ impl Accounts {
         if self.accounts.len() >= self.accounts_max {
             return None;
         }
-        self.accounts
-            .push(Account::new(id, limits, assets, instruments));
+        self.accounts.push(Account::new(id, limits, assets, instruments));
         let slot = self.accounts.len() - 1;
         self.slots.insert(id, slot as u32);
         Some(slot)

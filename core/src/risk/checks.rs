@@ -23,28 +23,13 @@ pub type Reservation = OrderExposure;
 
 /// Exposure of `leaves` at `price` on `side`; `None` on arithmetic overflow.
 #[inline]
-pub fn exposure_of(
-    instrument: &Instrument,
-    side: Side,
-    price: Price,
-    leaves: Quantity,
-) -> Option<OrderExposure> {
+pub fn exposure_of(instrument: &Instrument, side: Side, price: Price, leaves: Quantity) -> Option<OrderExposure> {
     let base = instrument.base_units(leaves)?;
     let notional = instrument.notional(price, leaves)?;
     let spec = instrument.spec();
     Some(match side {
-        Side::Buy => OrderExposure {
-            asset: spec.quote,
-            reserved: notional,
-            base,
-            notional,
-        },
-        Side::Sell => OrderExposure {
-            asset: spec.base,
-            reserved: base,
-            base,
-            notional,
-        },
+        Side::Buy => OrderExposure { asset: spec.quote, reserved: notional, base, notional },
+        Side::Sell => OrderExposure { asset: spec.base, reserved: base, base, notional },
     })
 }
 
@@ -89,8 +74,7 @@ pub fn check_new_order(
     if loss_today >= limits.daily_loss_max_quote {
         return Err(R::DailyLossLimit);
     }
-    let exposure =
-        exposure_of(instrument, order.side, order.price, order.quantity).ok_or(R::Overflow)?;
+    let exposure = exposure_of(instrument, order.side, order.price, order.quantity).ok_or(R::Overflow)?;
     if exposure.base > limits.order_quantity_max_base {
         return Err(R::OrderQuantityLimit);
     }
@@ -115,17 +99,10 @@ pub fn check_new_order(
         order.side,
         limits.position_max_base,
     )?;
-    let symbol_after = position
-        .working_notional_quote
-        .checked_add(exposure.notional)
-        .ok_or(R::Overflow)?;
-    let total_after = account
-        .working_notional_quote
-        .checked_add(exposure.notional)
-        .ok_or(R::Overflow)?;
+    let symbol_after = position.working_notional_quote.checked_add(exposure.notional).ok_or(R::Overflow)?;
+    let total_after = account.working_notional_quote.checked_add(exposure.notional).ok_or(R::Overflow)?;
     if symbol_after > limits.concentration_floor_quote
-        && i128::from(symbol_after) * 10_000
-            > i128::from(limits.concentration_max_bps) * i128::from(total_after)
+        && i128::from(symbol_after) * 10_000 > i128::from(limits.concentration_max_bps) * i128::from(total_after)
     {
         return Err(R::ConcentrationLimit);
     }
@@ -149,9 +126,5 @@ fn check_position(
         Side::Buy => i128::from(net) + i128::from(working_buy) + i128::from(exposure.base),
         Side::Sell => -(i128::from(net) - i128::from(working_sell) - i128::from(exposure.base)),
     };
-    if worst > i128::from(max) {
-        Err(RejectReason::PositionLimit)
-    } else {
-        Ok(())
-    }
+    if worst > i128::from(max) { Err(RejectReason::PositionLimit) } else { Ok(()) }
 }

@@ -37,10 +37,9 @@ impl Position {
         }
         let closing = base.abs().min(self.net_base.abs());
         // Proportions in i128: the products can exceed i64.
-        let basis_closed = (i128::from(self.open_cost_quote) * i128::from(closing)
-            / i128::from(self.net_base.abs())) as i64;
-        let trade_closed =
-            (i128::from(signed_cost) * i128::from(closing) / i128::from(base.abs())) as i64;
+        let basis_closed =
+            (i128::from(self.open_cost_quote) * i128::from(closing) / i128::from(self.net_base.abs())) as i64;
+        let trade_closed = (i128::from(signed_cost) * i128::from(closing) / i128::from(base.abs())) as i64;
         // Long closed by a sale: proceeds (−trade_closed) minus basis. Short closed by a
         // purchase: basis is negative (proceeds received), cost is trade_closed.
         let realized = -(trade_closed + basis_closed);
@@ -70,13 +69,7 @@ mod tests {
         assert_eq!(p.apply_trade(-4, 480), 480 - 400);
         assert_eq!((p.net_base, p.open_cost_quote), (6, 600));
         assert_eq!(p.apply_trade(-6, 540), 540 - 600);
-        assert_eq!(
-            p,
-            Position {
-                realized_pnl_quote: 20,
-                ..Position::default()
-            }
-        );
+        assert_eq!(p, Position { realized_pnl_quote: 20, ..Position::default() });
     }
 
     #[test]

@@ -1,9 +1,6 @@
 //! Test fixture: an engine with two instruments and funded accounts, built through the
 //! same commands production uses, plus terse order builders.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the fixture"
-)]
+#![allow(dead_code, reason = "each test binary uses a different subset of the fixture")]
 
 use oms_core::book::PriceTimeBook;
 use oms_core::prelude::*;
@@ -50,9 +47,9 @@ pub fn eth_usd_spec() -> InstrumentSpec {
         quote: USD,
         tick_size: dec!(0.5),
         lot_size: dec!(0.1),
-        quantity_min: dec!(0.1),
+        quantity_min: dec!(0.2),
         quantity_max: dec!(1000),
-        notional_min: dec!(0.05),
+        notional_min: dec!(5),
         notional_max: dec!(1000000),
         price_band_bps: 0,
         reference_price: dec!(50),
@@ -62,11 +59,7 @@ pub fn eth_usd_spec() -> InstrumentSpec {
 }
 
 /// Each funded account's starting balances (minor units): 10 BTC, 1 000 000 USD, 100 ETH.
-pub const FUNDING: [(AssetId, i64); 3] = [
-    (BTC, 1_000_000_000),
-    (USD, 1_000_000_000_000),
-    (ETH, 10_000_000_000),
-];
+pub const FUNDING: [(AssetId, i64); 3] = [(BTC, 1_000_000_000), (USD, 1_000_000_000_000), (ETH, 10_000_000_000)];
 
 pub struct Harness<B: PriceTimeBook = oms_core::book::LevelBook> {
     pub engine: Engine<B>,
@@ -82,27 +75,15 @@ impl Harness {
 
 impl<B: PriceTimeBook> Harness<B> {
     pub fn with_config(config: EngineConfig) -> Self {
-        let mut h = Harness {
-            engine: Engine::with_book(config),
-            sequence: 0,
-            time: 1_000,
-        };
+        let mut h = Harness { engine: Engine::with_book(config), sequence: 0, time: 1_000 };
         for (id, code, scale) in [(BTC, "BTC", 8), (USD, "USD", 6), (ETH, "ETH", 8)] {
-            h.ok(Action::DefineAsset(AssetSpec {
-                id,
-                code: AssetCode::new(code).expect("valid"),
-                scale,
-            }));
+            h.ok(Action::DefineAsset(AssetSpec { id, code: AssetCode::new(code).expect("valid"), scale }));
         }
         h.ok(Action::AddInstrument(btc_usd_spec()));
         h.ok(Action::AddInstrument(eth_usd_spec()));
         for account in ACCOUNTS {
             for (asset, amount) in FUNDING {
-                h.ok(Action::Deposit(BalanceTransfer {
-                    account,
-                    asset,
-                    amount,
-                }));
+                h.ok(Action::Deposit(BalanceTransfer { account, asset, amount }));
             }
         }
         h
@@ -118,24 +99,15 @@ impl<B: PriceTimeBook> Harness<B> {
         self.sequence += 1;
         self.time = self.time.max(time);
         let mut events = Vec::new();
-        self.engine.apply(
-            &Command {
-                sequence: Sequence(self.sequence),
-                timestamp: Timestamp(time),
-                action,
-            },
-            &mut events,
-        );
+        self.engine
+            .apply(&Command { sequence: Sequence(self.sequence), timestamp: Timestamp(time), action }, &mut events);
         events
     }
 
     /// Sends and asserts nothing was rejected.
     pub fn ok(&mut self, action: Action) -> Vec<Event> {
         let events = self.send(action);
-        assert!(
-            !events.iter().any(|e| matches!(e, Event::Rejected(_))),
-            "unexpected reject: {events:?}"
-        );
+        assert!(!events.iter().any(|e| matches!(e, Event::Rejected(_))), "unexpected reject: {events:?}");
         events
     }
 
@@ -154,11 +126,7 @@ impl<B: PriceTimeBook> Harness<B> {
     }
 
     pub fn balance(&self, account: AccountId, asset: AssetId) -> (i64, i64) {
-        let b = self
-            .engine
-            .account(account)
-            .expect("account exists")
-            .balances[asset.0 as usize];
+        let b = self.engine.account(account).expect("account exists").balances[asset.0 as usize];
         (b.available, b.reserved)
     }
 }
@@ -167,8 +135,7 @@ impl<B: PriceTimeBook> Harness<B> {
 pub fn limit(account: AccountId, side: Side, price: i64, lots: i64) -> NewOrder {
     NewOrder {
         account,
-        client_order_id: ClientOrderId::new(&format!("c{}-{}-{}", account.0, price, lots))
-            .expect("valid"),
+        client_order_id: ClientOrderId::new(&format!("c{}-{}-{}", account.0, price, lots)).expect("valid"),
         instrument: BTC_USD,
         side,
         order_type: OrderType::Limit,
@@ -200,29 +167,11 @@ pub fn with_cid(mut order: NewOrder, cid: &str) -> NewOrder {
 }
 
 pub fn trades(events: &[Event]) -> Vec<Trade> {
-    events
-        .iter()
-        .filter_map(|e| {
-            if let Event::Trade(t) = e {
-                Some(*t)
-            } else {
-                None
-            }
-        })
-        .collect()
+    events.iter().filter_map(|e| if let Event::Trade(t) = e { Some(*t) } else { None }).collect()
 }
 
 pub fn cancels(events: &[Event]) -> Vec<OrderCancelled> {
-    events
-        .iter()
-        .filter_map(|e| {
-            if let Event::OrderCancelled(c) = e {
-                Some(*c)
-            } else {
-                None
-            }
-        })
-        .collect()
+    events.iter().filter_map(|e| if let Event::OrderCancelled(c) = e { Some(*c) } else { None }).collect()
 }
 
 /// Checks the money invariants: per asset, balances plus fees equal net deposits; every
@@ -234,47 +183,26 @@ pub fn assert_conserved<B: PriceTimeBook>(engine: &Engine<B>) {
             .accounts()
             .map(|a| a.balances[asset.0 as usize].available + a.balances[asset.0 as usize].reserved)
             .sum();
-        assert_eq!(
-            held + totals.fees,
-            totals.supply,
-            "asset {asset:?} not conserved"
-        );
+        assert_eq!(held + totals.fees, totals.supply, "asset {asset:?} not conserved");
         for account in engine.accounts() {
-            assert!(
-                account.balances[asset.0 as usize].available >= 0,
-                "negative available"
-            );
+            assert!(account.balances[asset.0 as usize].available >= 0, "negative available");
         }
     }
     let mut expected_reserved = std::collections::BTreeMap::<(u32, u16), i64>::new();
     let mut expected_open = std::collections::BTreeMap::<u32, u32>::new();
     for instrument in engine.instruments() {
         engine.visit_orders(instrument.id(), |o| {
-            let exposure =
-                oms_core::risk::exposure_of(instrument, o.side, o.price, o.leaves).expect("fits");
-            *expected_reserved
-                .entry((o.account.0, exposure.asset.0))
-                .or_default() += exposure.reserved;
+            let exposure = oms_core::risk::exposure_of(instrument, o.side, o.price, o.leaves).expect("fits");
+            *expected_reserved.entry((o.account.0, exposure.asset.0)).or_default() += exposure.reserved;
             *expected_open.entry(o.account.0).or_default() += 1;
             assert_eq!(o.filled.0 + o.leaves.0, o.quantity.0, "quantities add up");
-            assert!(
-                !o.status.is_final(),
-                "working order in final status {:?}",
-                o.status
-            );
+            assert!(!o.status.is_final(), "working order in final status {:?}", o.status);
         });
     }
     for account in engine.accounts() {
         for asset in [BTC, USD, ETH] {
-            let expected = expected_reserved
-                .get(&(account.id.0, asset.0))
-                .copied()
-                .unwrap_or(0);
-            assert_eq!(
-                account.balances[asset.0 as usize].reserved, expected,
-                "reserved {asset:?} of {:?}",
-                account.id
-            );
+            let expected = expected_reserved.get(&(account.id.0, asset.0)).copied().unwrap_or(0);
+            assert_eq!(account.balances[asset.0 as usize].reserved, expected, "reserved {asset:?} of {:?}", account.id);
         }
         assert_eq!(
             account.open_orders,
