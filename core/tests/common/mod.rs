@@ -65,6 +65,10 @@ pub struct Harness<B: PriceTimeBook = oms_core::book::LevelBook> {
     pub engine: Engine<B>,
     pub sequence: u64,
     pub time: u64,
+    /// Every command sent, set-up included, for replay tests.
+    pub log: Vec<Command>,
+    /// Every event emitted, in order.
+    pub event_log: Vec<Event>,
 }
 
 impl Harness {
@@ -75,7 +79,13 @@ impl Harness {
 
 impl<B: PriceTimeBook> Harness<B> {
     pub fn with_config(config: EngineConfig) -> Self {
-        let mut h = Harness { engine: Engine::with_book(config), sequence: 0, time: 1_000 };
+        let mut h = Harness {
+            engine: Engine::with_book(config),
+            sequence: 0,
+            time: 1_000,
+            log: Vec::new(),
+            event_log: Vec::new(),
+        };
         for (id, code, scale) in [(BTC, "BTC", 8), (USD, "USD", 6), (ETH, "ETH", 8)] {
             h.ok(Action::DefineAsset(AssetSpec { id, code: AssetCode::new(code).expect("valid"), scale }));
         }
@@ -99,8 +109,10 @@ impl<B: PriceTimeBook> Harness<B> {
         self.sequence += 1;
         self.time = self.time.max(time);
         let mut events = Vec::new();
-        self.engine
-            .apply(&Command { sequence: Sequence(self.sequence), timestamp: Timestamp(time), action }, &mut events);
+        let command = Command { sequence: Sequence(self.sequence), timestamp: Timestamp(time), action };
+        self.engine.apply(&command, &mut events);
+        self.log.push(command);
+        self.event_log.extend_from_slice(&events);
         events
     }
 
