@@ -43,7 +43,7 @@ fn mixed(n: u64, now: u64, cids: &[ClientOrderId]) -> Action {
     // n, n-4 and n-8 share an owner, so amends and cancels hit their own orders.
     let account = ACCOUNTS[(n % 4) as usize];
     // Each account alternates sides from cycle to cycle, so no balance runs dry.
-    let side = if (n + n / 4) % 2 == 0 { Side::Buy } else { Side::Sell };
+    let side = if (n + n / 4).is_multiple_of(2) { Side::Buy } else { Side::Sell };
     let offset = (n * 7 % 9) as i64;
     let price = if side == Side::Buy { 95 + offset } else { 97 + offset };
     let cid = cids[(n % cids.len() as u64) as usize];
@@ -94,7 +94,7 @@ fn no_allocation_per_command_once_warm() {
     let cids: Vec<ClientOrderId> =
         (0..4_096).map(|i| ClientOrderId::new(&format!("alloc-{i}")).expect("valid")).collect();
     let mut sink = CountingSink::default();
-    let mut run = |h: &mut Harness, from: u64, to: u64, sink: &mut CountingSink| {
+    let run = |h: &mut Harness, from: u64, to: u64, sink: &mut CountingSink| {
         for n in from..to {
             h.sequence += 1;
             let now = n * 10;
