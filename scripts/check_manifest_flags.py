@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Check that the deployment passes the `oms` binary only flags and OMS_* variables it accepts.
+
+What is collected:
+  - every container running the oms image in the rendered Kubernetes manifests (both
+    overlays and the base, rendered with scripts/kustomize_render.py unless --manifest
+    files are given): its command/args, its env entries, and the keys of every ConfigMap it
+    loads with envFrom;
+  - the Dockerfile's ENTRYPOINT/CMD and ENV.
+
+What it is checked against:
+  - with OMS_BINARY given: the flags (and, if clap prints them, the [env: ...] names and
+    [possible values: ...]) parsed from `OMS_BINARY serve --help`;
+  - without it: the CLI contract agreed for the binary, written out below, and the script
+    says so loudly, because then it proves agreement with the contract, not with the code.
+
+Beyond names it checks values it can (role, fsync policy, listen addresses, demo flag),
+that credentials (OMS_REDIS, OMS_MONGO) come only from secretKeyRef, that every referenced
+ConfigMap / Secret key exists (the Secret's keys being those its ExternalSecret writes),
+that each workload's --role matches its app.kubernetes.io/component label, and that the
+engine's data directory is a mounted volume (the root filesystem is read-only).
+
+Usage: check_manifest_flags.py [OMS_BINARY] [--manifest FILE ...] [--dockerfile FILE]
+Exit status: 0 all good, 1 problems found, 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kustomize_render  # noqa: E402  (sibling module, path set just above)
+
+# The contract for `oms serve` (issue 9), used when no binary is available.
+CONTRACT_FLAGS: dict[str, bool] = {  # flag -> takes a value
+    "role": True,
+    "listen": True,
+    "tcp-listen": True,
+    "data-dir": True,
+    "fsync": True,
+    "kafka": True,
+    "redis": True,
+    "mongo": True,
+    "config": True,
+    "demo": False,
+}
+EXTRA_ENV = {"OMS_LOG"}  # tracing filter: an env var without a flag
+ROLES = {"all", "ingress", "engine", "persister"}
+SUBCOMMANDS = {"serve"}
+# Values that carry credentials and so must never be literal or come from a ConfigMap.
+SECRET_ENV = {"OMS_REDIS", "OMS_MONGO"}
+FSYNC_RE = re.compile(r"^(batch|none|interval:[1-9][0-9]*)$")
+ADDR_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+
+
+def env_name(flag: str) -> str:
+    return "OMS_" + flag.upper().replace("-", "_")
+
+
+@dataclass
+class Accepted:
+    source: str
+    flags: dict[str, bool]
+    env: set[str]
+    roles: set[str] = field(default_factory=lambda: set(ROLES))
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+
+# --- what the binary accepts ---------------------------------------------------------------
+
+
+def accepted_from_contract() -> Accepted:
+    env = {env_name(f) for f in CONTRACT_FLAGS} | EXTRA_ENV
+    return Accepted("CLI contract, no binary given", dict(CONTRACT_FLAGS), env)
+
+
+def accepted_from_binary(binary: Path) -> Accepted:
+    result = subprocess.run([str(binary), "serve", "--help"], capture_output=True, text=True, timeout=30, check=False)
+    text = result.stdout + result.stderr
+    if result.returncode != 0 or "--" not in text:
+        raise RuntimeError(f"`{binary} serve --help` failed (exit {result.returncode}):\n{text}")
+    flags: dict[str, bool] = {}
+    env: set[str] = set()
+    roles: set[str] = set()
+    for line in text.splitlines():
+        match = re.match(r"^\s*(?:-\w,\s*)?--([a-z][a-z0-9-]*)(?:[ =]<?([A-Za-z_:|<>.-]+)>?)?", line)
+        if match and match.group(1) not in ("help", "version"):
+            flag = match.group(1)
+            flags[flag] = match.group(2) is not None
+            if flag == "role":
+                possible = re.search(r"\[possible values: ([^\]]+)\]", line)
+                if possible:
+                    roles = {v.strip() for v in possible.group(1).split(",")}
+        env.update(re.findall(r"\[env:\s*(OMS_[A-Z0-9_]+)", line))
+    if not flags:
+        raise RuntimeError(f"no --flags found in `{binary} serve --help`:\n{text}")
+    if not env:  # clap without the env feature shown: fall back to the naming rule
+        env = {env_name(f) for f in flags}
+    env |= EXTRA_ENV
+    return Accepted(f"`{binary} serve --help`", flags, env, roles or set(ROLES))
+
+
+# --- value checks --------------------------------------------------------------------------
+
+
+def check_value(name: str, value: str, accepted: Accepted, where: str, report: Report) -> None:
+    if name in ("OMS_ROLE", "--role") and value not in accepted.roles:
+        report.fail(where, f"{name}={value!r} is not one of {sorted(accepted.roles)}")
+    elif name in ("OMS_FSYNC", "--fsync") and not FSYNC_RE.match(value):
+        report.fail(where, f"{name}={value!r} is not batch, none or interval:<ms>")
+    elif name in ("OMS_LISTEN", "--listen", "OMS_TCP_LISTEN", "--tcp-listen"):
+        match = ADDR_RE.match(value)
+        if not match or not 0 < int(match.group(2)) < 65536:
+            report.fail(where, f"{name}={value!r} is not HOST:PORT")
+    elif name == "OMS_DEMO" and value.lower() not in ("true", "false", "1", "0"):
+        report.fail(where, f"OMS_DEMO={value!r} is not a boolean")
+
+
+def parse_args(argv: list[str], accepted: Accepted, where: str, report: Report) -> dict[str, str]:
+    """Return {flag: value} for an `oms` argument vector (program name already removed)."""
+    values: dict[str, str] = {}
+    if not argv:
+        return values
+    if argv[0] not in SUBCOMMANDS:
+        report.fail(where, f"first argument {argv[0]!r} is not a known subcommand {sorted(SUBCOMMANDS)}")
+        return values
+    index = 1
+    while index < len(argv):
+        token = argv[index]
+        index += 1
+        if not token.startswith("--"):
+            report.fail(where, f"unexpected positional argument {token!r}")
+            continue
+        flag, _, inline_value = token[2:].partition("=")
+        if flag not in accepted.flags:
+            report.fail(where, f"unknown flag --{flag} (accepted: {', '.join('--' + f for f in sorted(accepted.flags))})")
+            continue
+        if accepted.flags[flag]:
+            if inline_value:
+                value = inline_value
+            elif index < len(argv) and not argv[index].startswith("--"):
+                value = argv[index]
+                index += 1
+            else:
+                report.fail(where, f"--{flag} needs a value")
+                continue
+            values[flag] = value
+            check_value("--" + flag, value, accepted, where, report)
+        else:
+            if inline_value:
+                report.fail(where, f"--{flag} takes no value")
+            values[flag] = "true"
+        report.checked.append(f"{where}: --{flag}")
+    return values
+
+
+# --- Kubernetes ----------------------------------------------------------------------------
+
+
+def is_oms_image(image: str) -> bool:
+    return kustomize_render.image_name(image).rsplit("/", 1)[-1] == "oms"
+
+
+def pod_spec_of(obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec", {})
+    if obj["kind"] == "Pod":
+        return spec
+    if obj["kind"] == "CronJob":
+        return spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec")
+    return spec.get("template", {}).get("spec")
+
+
+def secret_keys(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Keys of each Secret as its ExternalSecret will write them (plus any literal Secret)."""
+    keys: dict[str, set[str]] = {}
+    for obj in objects:
+        if obj["kind"] == "ExternalSecret":
+            target = obj["spec"].get("target", {}).get("name", obj["metadata"]["name"])
+            keys.setdefault(target, set()).update(d["secretKey"] for d in obj["spec"].get("data", []))
+        elif obj["kind"] == "Secret":
+            keys.setdefault(obj["metadata"]["name"], set()).update(obj.get("data", {}) | obj.get("stringData", {}))
+    return keys
+
+
+def check_container(obj: dict[str, Any], pod: dict[str, Any], container: dict[str, Any],
+                    objects: list[dict[str, Any]], accepted: Accepted, label: str, report: Report) -> None:
+    where = f"{label} {obj['kind']}/{obj['metadata']['name']} container {container['name']}"
+    configmaps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
+    secrets = secret_keys(objects)
+
+    argv = list(container.get("command", [])[1:]) + list(container.get("args", []))
+    flags = parse_args(argv, accepted, where, report)
+
+    env: dict[str, str | None] = {}  # name -> literal value, None when not literal
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            name = source["configMapRef"]["name"]
+            if name not in configmaps:
+                report.fail(where, f"envFrom ConfigMap {name!r} is not in the manifests")
+                continue
+            for key, value in configmaps[name].items():
+                if key in SECRET_ENV:
+                    report.fail(where, f"{key} comes from ConfigMap {name!r}; credentials must come from a Secret")
+                env[key] = str(value)
+        else:
+            report.fail(where, "envFrom with a Secret hides which OMS_* names are set; use env[].valueFrom.secretKeyRef")
+    for entry in container.get("env", []):
+        name = entry["name"]
+        if "value" in entry:
+            if name in SECRET_ENV:
+                report.fail(where, f"{name} is a literal value; credentials must come from a secretKeyRef")
+            env[name] = str(entry["value"])
+        else:
+            ref = entry.get("valueFrom", {}).get("secretKeyRef")
+            if name in SECRET_ENV and ref is None:
+                report.fail(where, f"{name} must come from a secretKeyRef")
+            if ref is not None and ref.get("key") not in secrets.get(ref["name"], set()):
+                report.fail(where, f"{name}: Secret {ref['name']!r} gets no key {ref.get('key')!r} from any ExternalSecret/Secret")
+            env[name] = None
+
+    for name, value in env.items():
+        if not name.startswith("OMS_"):
+            continue
+        if name not in accepted.env:
+            report.fail(where, f"unknown environment variable {name} (accepted: {', '.join(sorted(accepted.env))})")
+            continue
+        report.checked.append(f"{where}: {name}")
+        if value is not None:
+            check_value(name, value, accepted, where, report)
+
+    role = flags.get("role") or env.get("OMS_ROLE") or "all"
+    component = obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+    if component and role != component:
+        report.fail(where, f"role {role!r} does not match its app.kubernetes.io/component label {component!r}")
+
+    if role in ("engine", "all"):
+        data_dir = flags.get("data-dir") or env.get("OMS_DATA_DIR")
+        mounts = {m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])}
+        if not data_dir:
+            report.fail(where, "engine without --data-dir/OMS_DATA_DIR would write its journal to the read-only image")
+        elif not any(data_dir.rstrip("/") == m or data_dir.startswith(m + "/") for m in mounts):
+            report.fail(where, f"data dir {data_dir} is not on a mounted volume")
+
+
+def check_manifests(sets: dict[str, list[dict[str, Any]]], accepted: Accepted, report: Report) -> int:
+    containers = 0
+    for label, objects in sets.items():
+        for obj in objects:
+            if obj["kind"] not in WORKLOAD_KINDS:
+                continue
+            pod = pod_spec_of(obj) or {}
+            for container in pod.get("initContainers", []) + pod.get("containers", []):
+                if is_oms_image(container.get("image", "")):
+                    containers += 1
+                    check_container(obj, pod, container, objects, accepted, label, report)
+    return containers
+
+
+# --- Dockerfile ----------------------------------------------------------------------------
+
+
+def dockerfile_final_stage(path: Path) -> list[tuple[str, str]]:
+    """(instruction, argument) pairs of the last stage, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+    instructions: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        keyword, _, rest = stripped.partition(" ")
+        if keyword.upper() == "FROM":
+            instructions = []
+        instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def exec_form(argument: str) -> list[str]:
+    try:
+        value = json.loads(argument)
+        if isinstance(value, list):
+            return [str(v) for v in value]
+    except json.JSONDecodeError:
+        pass
+    return shlex.split(argument)
+
+
+def check_dockerfile(path: Path, accepted: Accepted, report: Report) -> None:
+    where = f"{path.name}"
+    entrypoint: list[str] = []
+    cmd: list[str] = []
+    for keyword, argument in dockerfile_final_stage(path):
+        if keyword == "ENTRYPOINT":
+            entrypoint = exec_form(argument)
+        elif keyword == "CMD":
+            cmd = exec_form(argument)
+        elif keyword == "ENV":
+            for name, value in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\S+)", argument):
+                if not name.startswith("OMS_"):
+                    continue
+                if name not in accepted.env:
+                    report.fail(where, f"ENV {name} is not accepted (accepted: {', '.join(sorted(accepted.env))})")
+                    continue
+                if name in SECRET_ENV:
+                    report.fail(where, f"ENV {name} bakes a credential into the image")
+                report.checked.append(f"{where}: ENV {name}")
+                check_value(name, value.strip('"'), accepted, where, report)
+    if not entrypoint or Path(entrypoint[0]).name != "oms":
+        report.fail(where, f"ENTRYPOINT {entrypoint} does not run the oms binary")
+        return
+    parse_args(entrypoint[1:] + cmd, accepted, where + " ENTRYPOINT+CMD", report)
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("binary", nargs="?", type=Path, help="path to a built oms binary (optional)")
+    parser.add_argument("--manifest", action="append", type=Path, default=[],
+                        help="rendered manifest file to check (default: render k8s/base and every k8s/overlays/*)")
+    parser.add_argument("--dockerfile", type=Path, default=REPO_ROOT / "Dockerfile")
+    args = parser.parse_args()
+
+    try:
+        accepted = accepted_from_binary(args.binary) if args.binary else accepted_from_contract()
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as error:
+        print(f"check_manifest_flags: cannot read the binary's flags: {error}", file=sys.stderr)
+        return 2
+
+    if args.binary is None:
+        print("NOTE: no oms binary given - checking against the CLI CONTRACT, not against a built binary.")
+        print("      Pass the binary (e.g. target/release/oms) to check against `oms serve --help`.")
+    print(f"Accepted flags ({accepted.source}): {', '.join('--' + f for f in sorted(accepted.flags))}")
+    print(f"Accepted env: {', '.join(sorted(accepted.env))}")
+
+    sets: dict[str, list[dict[str, Any]]] = {}
+    try:
+        if args.manifest:
+            for path in args.manifest:
+                with path.open(encoding="utf-8") as handle:
+                    sets[str(path)] = [d for d in yaml.safe_load_all(handle) if d]
+        else:
+            for directory in [REPO_ROOT / "k8s" / "base"] + sorted((REPO_ROOT / "k8s" / "overlays").iterdir()):
+                sets[str(directory.relative_to(REPO_ROOT))] = kustomize_render.render(directory)
+    except (OSError, yaml.YAMLError, kustomize_render.RenderError) as error:
+        print(f"check_manifest_flags: cannot load manifests: {error}", file=sys.stderr)
+        return 2
+
+    report = Report()
+    containers = check_manifests(sets, accepted, report)
+    if containers == 0:
+        report.fail("manifests", "no container running the oms image was found")
+    check_dockerfile(args.dockerfile, accepted, report)
+
+    print(f"Checked {len(report.checked)} flag/env uses in {containers} oms containers "
+          f"across {len(sets)} manifest sets, plus {args.dockerfile.name}.")
+    if report.problems:
+        print(f"FAILED: {len(report.problems)} problem(s):")
+        for problem in report.problems:
+            print(f"  - {problem}")
+        return 1
+    print("OK: every oms flag and OMS_* variable passed is accepted.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
