@@ -10,7 +10,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut send = |engine: &mut Engine, action: Action| {
         sequence += 1;
         let mut events = Vec::new();
-        engine.apply(&Command { sequence: Sequence(sequence), timestamp: Timestamp(sequence * 1_000), action }, &mut events);
+        engine.apply(
+            &Command { sequence: Sequence(sequence), timestamp: Timestamp(sequence * 1_000), action },
+            &mut events,
+        );
         for event in events {
             println!("#{sequence:<3} {event:?}");
         }
