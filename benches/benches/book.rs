@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use oms_benches::{ACCOUNTS, BTC_USD, Bench};
+use oms_benches::{ACCOUNTS, BTC_USD, Bench, in_chunks};
 use oms_core::book::{LevelBook, PriceTimeBook};
 use oms_core::prelude::*;
 
@@ -58,34 +58,27 @@ fn add_and_cancel(c: &mut Criterion) {
         let mut book = warm_book();
         let mut next_id = 1_000_000u64;
         b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
+            in_chunks(iters, CHUNK, |n| {
                 let first = next_id;
                 let start = Instant::now();
                 for i in 0..n {
                     let o = order(first + i, Side::Buy, price_of(i));
                     black_box(book.insert(Side::Buy, o.price, o)).expect("room");
                 }
-                timed += start.elapsed();
+                let timed = start.elapsed();
                 for i in 0..n {
                     book.remove(OrderId(first + i));
                 }
                 next_id += n;
-                left -= n;
-            }
-            timed
+                timed
+            })
         });
     });
     group.bench_function("cancel", |b| {
         let mut book = warm_book();
         let mut next_id = 1_000_000u64;
         b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
+            in_chunks(iters, CHUNK, |n| {
                 let first = next_id;
                 for i in 0..n {
                     let o = order(first + i, Side::Buy, price_of(i));
@@ -96,11 +89,10 @@ fn add_and_cancel(c: &mut Criterion) {
                 for i in 0..n {
                     black_box(book.remove(OrderId(first + (i * 4_099) % n)));
                 }
-                timed += start.elapsed();
+                let timed = start.elapsed();
                 next_id += n;
-                left -= n;
-            }
-            timed
+                timed
+            })
         });
     });
     group.finish();

@@ -3,10 +3,10 @@
 //! Target: ≤ 1 µs median per new order through risk + match.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use oms_benches::{ACCOUNTS, BTC_USD, Bench};
+use oms_benches::{ACCOUNTS, BTC_USD, Bench, in_chunks};
 use oms_core::prelude::*;
 use oms_core::risk::{NewOrderRisk, check_new_order};
 
@@ -23,36 +23,29 @@ fn new_order(c: &mut Criterion) {
         let mut bench = Bench::new(65_536);
         bench.seed_book(100, 10);
         b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
+            in_chunks(iters, CHUNK, |n| {
                 let first = bench.next_order_id();
                 let start = Instant::now();
                 for i in 0..n {
                     let order = bench.limit(i as usize, ACCOUNTS[2], Side::Buy, bid_price(i), 5);
                     bench.send(Action::NewOrder(black_box(order)));
                 }
-                timed += start.elapsed();
+                let timed = start.elapsed();
                 for i in 0..n {
                     bench.send(Action::CancelOrder(CancelOrder {
                         account: ACCOUNTS[2],
                         order_id: OrderId(first.0 + i),
                     }));
                 }
-                left -= n;
-            }
-            timed
+                timed
+            })
         });
     });
     group.bench_function("new_order_crossing", |b| {
         let mut bench = Bench::new(65_536);
         bench.seed_book(100, 10);
         b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
+            in_chunks(iters, CHUNK, |n| {
                 for i in 0..n {
                     let maker = bench.limit(i as usize, ACCOUNTS[2], Side::Sell, 5_000_000, 5);
                     bench.send(Action::NewOrder(maker));
@@ -62,20 +55,15 @@ fn new_order(c: &mut Criterion) {
                     let taker = bench.limit(i as usize + 10_000, ACCOUNTS[3], Side::Buy, 5_000_000, 5);
                     bench.send(Action::NewOrder(black_box(taker)));
                 }
-                timed += start.elapsed();
-                left -= n;
-            }
-            timed
+                start.elapsed()
+            })
         });
     });
     group.bench_function("cancel", |b| {
         let mut bench = Bench::new(65_536);
         bench.seed_book(100, 10);
         b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
+            in_chunks(iters, CHUNK, |n| {
                 let first = bench.next_order_id();
                 for i in 0..n {
                     let order = bench.limit(i as usize, ACCOUNTS[2], Side::Buy, bid_price(i), 5);
@@ -86,10 +74,8 @@ fn new_order(c: &mut Criterion) {
                     let id = OrderId(first.0 + (i * 1_031) % n);
                     bench.send(Action::CancelOrder(CancelOrder { account: ACCOUNTS[2], order_id: black_box(id) }));
                 }
-                timed += start.elapsed();
-                left -= n;
-            }
-            timed
+                start.elapsed()
+            })
         });
     });
     group.bench_function("amend_keep_priority", |b| {

@@ -112,3 +112,18 @@ impl Bench {
         }
     }
 }
+
+/// Splits `iters` measured operations into rounds of at most `chunk`, so set-up and
+/// clean-up can run untimed between rounds; `round(n)` does its own timing of `n`
+/// operations and returns it. Returns the total timed duration for criterion's
+/// `iter_custom`.
+pub fn in_chunks(iters: u64, chunk: u64, mut round: impl FnMut(u64) -> std::time::Duration) -> std::time::Duration {
+    let mut timed = std::time::Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(chunk);
+        timed += round(n);
+        left -= n;
+    }
+    timed
+}

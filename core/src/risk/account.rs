@@ -14,8 +14,8 @@ pub struct Balance {
     pub reserved: i64,
 }
 
-/// One account's risk state. Vectors are sized when the account is created and when
-/// assets or instruments are added, never on the order path.
+/// One account's risk state. Vectors are sized to the engine's asset and instrument
+/// capacity when the account is created, never on the order path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     /// Id.
@@ -154,14 +154,6 @@ impl Accounts {
     /// Whether `id` exists or there is room to create it.
     pub fn can_hold(&self, id: AccountId) -> bool {
         self.slots.contains_key(&id) || self.accounts.len() < self.accounts_max
-    }
-
-    /// Grows every account's per-asset and per-instrument vectors (admin path only).
-    pub fn resize(&mut self, assets: usize, instruments: usize) {
-        for account in &mut self.accounts {
-            account.balances.resize(assets, Balance::default());
-            account.positions.resize(instruments, Position::default());
-        }
     }
 
     /// Accounts in creation order.
