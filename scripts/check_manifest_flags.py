@@ -40,6 +40,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/ from the import below
 import kustomize_render  # noqa: E402  (sibling module, path set just above)
 
 # The contract for `oms serve` (issue 9), used when no binary is available.
@@ -95,7 +96,9 @@ def accepted_from_contract() -> Accepted:
 
 
 def accepted_from_binary(binary: Path) -> Accepted:
-    result = subprocess.run([str(binary), "serve", "--help"], capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [str(binary), "serve", "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
     text = result.stdout + result.stderr
     if result.returncode != 0 or "--" not in text:
         raise RuntimeError(f"`{binary} serve --help` failed (exit {result.returncode}):\n{text}")
@@ -153,7 +156,10 @@ def parse_args(argv: list[str], accepted: Accepted, where: str, report: Report) 
             continue
         flag, _, inline_value = token[2:].partition("=")
         if flag not in accepted.flags:
-            report.fail(where, f"unknown flag --{flag} (accepted: {', '.join('--' + f for f in sorted(accepted.flags))})")
+            report.fail(
+                where,
+                f"unknown flag --{flag} (accepted: {', '.join('--' + f for f in sorted(accepted.flags))})",
+            )
             continue
         if accepted.flags[flag]:
             if inline_value:
@@ -198,12 +204,21 @@ def secret_keys(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
             target = obj["spec"].get("target", {}).get("name", obj["metadata"]["name"])
             keys.setdefault(target, set()).update(d["secretKey"] for d in obj["spec"].get("data", []))
         elif obj["kind"] == "Secret":
-            keys.setdefault(obj["metadata"]["name"], set()).update(obj.get("data", {}) | obj.get("stringData", {}))
+            keys.setdefault(obj["metadata"]["name"], set()).update(
+                obj.get("data", {}) | obj.get("stringData", {})
+            )
     return keys
 
 
-def check_container(obj: dict[str, Any], pod: dict[str, Any], container: dict[str, Any],
-                    objects: list[dict[str, Any]], accepted: Accepted, label: str, report: Report) -> None:
+def check_container(
+    obj: dict[str, Any],
+    pod: dict[str, Any],
+    container: dict[str, Any],
+    objects: list[dict[str, Any]],
+    accepted: Accepted,
+    label: str,
+    report: Report,
+) -> None:
     where = f"{label} {obj['kind']}/{obj['metadata']['name']} container {container['name']}"
     configmaps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
     secrets = secret_keys(objects)
@@ -220,10 +235,15 @@ def check_container(obj: dict[str, Any], pod: dict[str, Any], container: dict[st
                 continue
             for key, value in configmaps[name].items():
                 if key in SECRET_ENV:
-                    report.fail(where, f"{key} comes from ConfigMap {name!r}; credentials must come from a Secret")
+                    report.fail(
+                        where, f"{key} comes from ConfigMap {name!r}; credentials must come from a Secret"
+                    )
                 env[key] = str(value)
         else:
-            report.fail(where, "envFrom with a Secret hides which OMS_* names are set; use env[].valueFrom.secretKeyRef")
+            report.fail(
+                where,
+                "envFrom with a Secret hides which OMS_* names are set; use env[].valueFrom.secretKeyRef",
+            )
     for entry in container.get("env", []):
         name = entry["name"]
         if "value" in entry:
@@ -235,14 +255,19 @@ def check_container(obj: dict[str, Any], pod: dict[str, Any], container: dict[st
             if name in SECRET_ENV and ref is None:
                 report.fail(where, f"{name} must come from a secretKeyRef")
             if ref is not None and ref.get("key") not in secrets.get(ref["name"], set()):
-                report.fail(where, f"{name}: Secret {ref['name']!r} gets no key {ref.get('key')!r} from any ExternalSecret/Secret")
+                report.fail(
+                    where,
+                    f"{name}: Secret {ref['name']!r} gets no key {ref.get('key')!r} from any ExternalSecret/Secret",
+                )
             env[name] = None
 
     for name, value in env.items():
         if not name.startswith("OMS_"):
             continue
         if name not in accepted.env:
-            report.fail(where, f"unknown environment variable {name} (accepted: {', '.join(sorted(accepted.env))})")
+            report.fail(
+                where, f"unknown environment variable {name} (accepted: {', '.join(sorted(accepted.env))})"
+            )
             continue
         report.checked.append(f"{where}: {name}")
         if value is not None:
@@ -251,13 +276,17 @@ def check_container(obj: dict[str, Any], pod: dict[str, Any], container: dict[st
     role = flags.get("role") or env.get("OMS_ROLE") or "all"
     component = obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
     if component and role != component:
-        report.fail(where, f"role {role!r} does not match its app.kubernetes.io/component label {component!r}")
+        report.fail(
+            where, f"role {role!r} does not match its app.kubernetes.io/component label {component!r}"
+        )
 
     if role in ("engine", "all"):
         data_dir = flags.get("data-dir") or env.get("OMS_DATA_DIR")
         mounts = {m["mountPath"].rstrip("/") for m in container.get("volumeMounts", [])}
         if not data_dir:
-            report.fail(where, "engine without --data-dir/OMS_DATA_DIR would write its journal to the read-only image")
+            report.fail(
+                where, "engine without --data-dir/OMS_DATA_DIR would write its journal to the read-only image"
+            )
         elif not any(data_dir.rstrip("/") == m or data_dir.startswith(m + "/") for m in mounts):
             report.fail(where, f"data dir {data_dir} is not on a mounted volume")
 
@@ -318,7 +347,9 @@ def check_dockerfile(path: Path, accepted: Accepted, report: Report) -> None:
                 if not name.startswith("OMS_"):
                     continue
                 if name not in accepted.env:
-                    report.fail(where, f"ENV {name} is not accepted (accepted: {', '.join(sorted(accepted.env))})")
+                    report.fail(
+                        where, f"ENV {name} is not accepted (accepted: {', '.join(sorted(accepted.env))})"
+                    )
                     continue
                 if name in SECRET_ENV:
                     report.fail(where, f"ENV {name} bakes a credential into the image")
@@ -336,8 +367,13 @@ def check_dockerfile(path: Path, accepted: Accepted, report: Report) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("binary", nargs="?", type=Path, help="path to a built oms binary (optional)")
-    parser.add_argument("--manifest", action="append", type=Path, default=[],
-                        help="rendered manifest file to check (default: render k8s/base and every k8s/overlays/*)")
+    parser.add_argument(
+        "--manifest",
+        action="append",
+        type=Path,
+        default=[],
+        help="rendered manifest file to check (default: render k8s/base and every k8s/overlays/*)",
+    )
     parser.add_argument("--dockerfile", type=Path, default=REPO_ROOT / "Dockerfile")
     args = parser.parse_args()
 
@@ -360,7 +396,9 @@ def main() -> int:
                 with path.open(encoding="utf-8") as handle:
                     sets[str(path)] = [d for d in yaml.safe_load_all(handle) if d]
         else:
-            for directory in [REPO_ROOT / "k8s" / "base"] + sorted((REPO_ROOT / "k8s" / "overlays").iterdir()):
+            for directory in [REPO_ROOT / "k8s" / "base"] + sorted(
+                (REPO_ROOT / "k8s" / "overlays").iterdir()
+            ):
                 sets[str(directory.relative_to(REPO_ROOT))] = kustomize_render.render(directory)
     except (OSError, yaml.YAMLError, kustomize_render.RenderError) as error:
         print(f"check_manifest_flags: cannot load manifests: {error}", file=sys.stderr)
@@ -372,8 +410,10 @@ def main() -> int:
         report.fail("manifests", "no container running the oms image was found")
     check_dockerfile(args.dockerfile, accepted, report)
 
-    print(f"Checked {len(report.checked)} flag/env uses in {containers} oms containers "
-          f"across {len(sets)} manifest sets, plus {args.dockerfile.name}.")
+    print(
+        f"Checked {len(report.checked)} flag/env uses in {containers} oms containers "
+        f"across {len(sets)} manifest sets, plus {args.dockerfile.name}."
+    )
     if report.problems:
         print(f"FAILED: {len(report.problems)} problem(s):")
         for problem in report.problems:

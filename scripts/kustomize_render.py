@@ -37,10 +37,21 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 
 # Kinds that have no namespace; kustomize leaves their metadata.namespace unset.
 CLUSTER_SCOPED_KINDS = {
-    "Namespace", "StorageClass", "CustomResourceDefinition", "ClusterRole",
-    "ClusterRoleBinding", "PersistentVolume", "PriorityClass", "IngressClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
-    "ClusterSecretStore", "ClusterIssuer", "CSIDriver", "RuntimeClass",
+    "Namespace",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "PriorityClass",
+    "IngressClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "ClusterSecretStore",
+    "ClusterIssuer",
+    "CSIDriver",
+    "RuntimeClass",
 }
 
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
@@ -49,17 +60,41 @@ POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "J
 # (ExternalSecret, ServiceMonitor, ...) have no merge keys and are replaced whole, as
 # kustomize does for kinds it has no schema for.
 BUILTIN_GROUPS = {
-    "", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "storage.k8s.io",
-    "rbac.authorization.k8s.io", "scheduling.k8s.io",
+    "",
+    "apps",
+    "batch",
+    "autoscaling",
+    "policy",
+    "networking.k8s.io",
+    "storage.k8s.io",
+    "rbac.authorization.k8s.io",
+    "scheduling.k8s.io",
 }
 
 # Order kustomize (legacy sort) emits kinds in; unknown kinds go between, by name.
 ORDER_FIRST = [
-    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition",
-    "ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding",
-    "ClusterRoleBinding", "ConfigMap", "Secret", "Endpoints", "Service", "LimitRange",
-    "PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Deployment",
-    "StatefulSet", "CronJob", "PodDisruptionBudget",
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
 ]
 ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]
 
@@ -105,8 +140,7 @@ def merge_key(path: tuple[str, ...], builtin: bool) -> str | None:
     if not builtin or not path:
         return None
     field = path[-1]
-    if field in ("containers", "initContainers", "ephemeralContainers", "env", "volumes",
-                 "imagePullSecrets"):
+    if field in ("containers", "initContainers", "ephemeralContainers", "env", "volumes", "imagePullSecrets"):
         return "name"
     if field == "volumeMounts":
         return "mountPath"
@@ -151,7 +185,9 @@ def apply_patches(objects: list[dict[str, Any]], patches: list[dict[str, Any]], 
     for patch in patches:
         matches = [o for o in objects if object_id(o) == object_id(patch)]
         if len(matches) != 1:
-            raise RenderError(f"{where}: patch {object_id(patch)} matches {len(matches)} objects, need exactly 1")
+            raise RenderError(
+                f"{where}: patch {object_id(patch)} matches {len(matches)} objects, need exactly 1"
+            )
         target = matches[0]
         merged = strategic_merge(target, patch, (), api_group(target) in BUILTIN_GROUPS)
         target.clear()
@@ -162,7 +198,9 @@ def load_patches(entries: list[Any], base_dir: Path) -> list[dict[str, Any]]:
     patches: list[dict[str, Any]] = []
     for entry in entries:
         if not isinstance(entry, dict) or set(entry) - {"path", "patch"} or len(entry) != 1:
-            raise RenderError(f"{base_dir}: only `path:` or inline `patch:` strategic-merge patches are supported (no target/options)")
+            raise RenderError(
+                f"{base_dir}: only `path:` or inline `patch:` strategic-merge patches are supported (no target/options)"
+            )
         if "path" in entry:
             patches.extend(load_documents(base_dir / entry["path"]))
         else:
@@ -185,7 +223,9 @@ def add_labels(objects: list[dict[str, Any]], entries: list[Any], where: Path) -
         if not isinstance(entry, dict) or set(entry) - {"pairs", "includeSelectors", "includeTemplates"}:
             raise RenderError(f"{where}: labels entries support pairs, includeSelectors, includeTemplates")
         if entry.get("includeSelectors", False):
-            raise RenderError(f"{where}: includeSelectors: true is refused (it rewrites NetworkPolicy peer selectors)")
+            raise RenderError(
+                f"{where}: includeSelectors: true is refused (it rewrites NetworkPolicy peer selectors)"
+            )
         pairs = entry.get("pairs", {})
         for obj in objects:
             obj["metadata"].setdefault("labels", {}).update(pairs)
@@ -219,7 +259,7 @@ def set_images(objects: list[dict[str, Any]], entries: list[dict[str, Any]], whe
                 if image_name(current) != entry["name"]:
                     continue
                 name = entry.get("newName", entry["name"])
-                tag = current.split("@", 1)[0][len(image_name(current)):]  # ":tag" or ""
+                tag = current.split("@", 1)[0][len(image_name(current)) :]  # ":tag" or ""
                 if "digest" in entry:
                     container["image"] = f"{name}@{entry['digest']}"
                 elif "newTag" in entry:
@@ -238,8 +278,10 @@ def render(directory: Path) -> list[dict[str, Any]]:
         kustomization = yaml.safe_load(handle) or {}
     unsupported = set(kustomization) - SUPPORTED_FIELDS
     if unsupported:
-        raise RenderError(f"{kustomization_path}: unsupported fields {sorted(unsupported)} "
-                          "(keep k8s/ inside the subset documented in scripts/kustomize_render.py)")
+        raise RenderError(
+            f"{kustomization_path}: unsupported fields {sorted(unsupported)} "
+            "(keep k8s/ inside the subset documented in scripts/kustomize_render.py)"
+        )
 
     objects: list[dict[str, Any]] = []
     for resource in kustomization.get("resources", []):
@@ -273,7 +315,13 @@ def sort_key(obj: dict[str, Any]) -> tuple[int, str, str, str, str]:
     else:
         rank = len(ORDER_FIRST)
     # Within a rank kustomize sorts by group/version/kind, then namespace and name.
-    return rank, obj.get("apiVersion", ""), kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+    return (
+        rank,
+        obj.get("apiVersion", ""),
+        kind,
+        obj["metadata"].get("namespace", ""),
+        obj["metadata"]["name"],
+    )
 
 
 def main() -> int:
