@@ -37,6 +37,7 @@
 //! ```
 
 pub mod book;
+pub mod codec;
 pub mod engine;
 pub mod model;
 pub mod risk;

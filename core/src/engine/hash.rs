@@ -13,7 +13,8 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::{Engine, stop_ladder};
 use crate::book::PriceTimeBook;
-use crate::model::{Order, OrderStatus, OrderType, Price, SelfTradePrevention, Side, TimeInForce};
+use crate::codec::tags::{order_status_tag, order_type_tag, side_tag, stp_tag, tif_tag};
+use crate::model::{Order, Price, Side};
 use crate::risk::Account;
 
 struct StateHasher(Xxh3);
@@ -45,12 +46,12 @@ impl StateHasher {
         self.u64(u64::from(o.account.0));
         self.bytes(o.client_order_id.as_bytes());
         self.u64(u64::from(o.instrument.0));
-        self.u64(side_code(o.side));
-        self.u64(order_type_code(o.order_type));
-        self.u64(tif_code(o.time_in_force));
-        self.u64(stp_code(o.self_trade_prevention));
+        self.u64(u64::from(side_tag(o.side)));
+        self.u64(u64::from(order_type_tag(o.order_type)));
+        self.u64(u64::from(tif_tag(o.time_in_force)));
+        self.u64(u64::from(stp_tag(o.self_trade_prevention)));
         self.u64(u64::from(o.post_only) | u64::from(o.reduce_only) << 1);
-        self.u64(status_code(o.status));
+        self.u64(u64::from(order_status_tag(o.status)));
         self.i64(o.price.0);
         self.opt(o.stop_price.map(|p| p.0));
         self.i64(o.quantity.0);
@@ -144,49 +145,5 @@ impl<B: PriceTimeBook> Engine<B> {
             h.account(account);
         }
         h.0.digest()
-    }
-}
-
-fn side_code(v: Side) -> u64 {
-    match v {
-        Side::Buy => 1,
-        Side::Sell => 2,
-    }
-}
-fn order_type_code(v: OrderType) -> u64 {
-    match v {
-        OrderType::Limit => 1,
-        OrderType::Market => 2,
-        OrderType::Stop => 3,
-        OrderType::StopLimit => 4,
-    }
-}
-fn tif_code(v: TimeInForce) -> u64 {
-    match v {
-        TimeInForce::Gtc => 1,
-        TimeInForce::Ioc => 2,
-        TimeInForce::Fok => 3,
-        TimeInForce::Gtd => 4,
-    }
-}
-fn stp_code(v: SelfTradePrevention) -> u64 {
-    match v {
-        SelfTradePrevention::None => 1,
-        SelfTradePrevention::ExpireMaker => 2,
-        SelfTradePrevention::ExpireTaker => 3,
-        SelfTradePrevention::ExpireBoth => 4,
-    }
-}
-fn status_code(v: OrderStatus) -> u64 {
-    match v {
-        OrderStatus::New => 1,
-        OrderStatus::Accepted => 2,
-        OrderStatus::Triggered => 3,
-        OrderStatus::PartiallyFilled => 4,
-        OrderStatus::Filled => 5,
-        OrderStatus::Cancelled => 6,
-        OrderStatus::Rejected => 7,
-        OrderStatus::Expired => 8,
-        OrderStatus::Settled => 9,
     }
 }

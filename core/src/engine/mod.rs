@@ -13,6 +13,7 @@ mod admin;
 mod admission;
 mod execution;
 mod hash;
+mod snapshot;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -25,6 +26,8 @@ use crate::model::{
     InstrumentStatus, Order, OrderId, Price, RejectReason, Rejected, RiskLimits, Sequence, Side, Timestamp,
 };
 use crate::risk::{Account, Accounts};
+
+pub use snapshot::SnapshotError;
 
 /// Capacities fixed at construction. Everything the engine holds is bounded by these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -151,6 +151,19 @@ impl Accounts {
         Some(slot)
     }
 
+    /// Adds an account rebuilt from a snapshot, sizing its vectors to the capacities.
+    /// Returns `false` (adding nothing) when the table is full or the id exists.
+    pub fn restore(&mut self, mut account: Account, assets: usize, instruments: usize) -> bool {
+        if self.accounts.len() >= self.accounts_max || self.slots.contains_key(&account.id) {
+            return false;
+        }
+        account.balances.resize(assets, Balance::default());
+        account.positions.resize(instruments, Position::default());
+        self.slots.insert(account.id, self.accounts.len() as u32);
+        self.accounts.push(account);
+        true
+    }
+
     /// Whether `id` exists or there is room to create it.
     pub fn can_hold(&self, id: AccountId) -> bool {
         self.slots.contains_key(&id) || self.accounts.len() < self.accounts_max
