@@ -39,6 +39,7 @@
 pub mod book;
 pub mod codec;
 pub mod engine;
+pub mod journal;
 pub mod model;
 pub mod risk;
 
