@@ -25,7 +25,7 @@ fn command_log() -> (Vec<Command>, u64) {
     (h.log.clone(), h.engine.state_hash())
 }
 
-fn write_log(dir: &Path, commands: &[Command], config: JournalConfig) {
+fn write_log(commands: &[Command], config: JournalConfig) {
     let mut writer = JournalWriter::open(config, 1).expect("open journal");
     for chunk in commands.chunks(37) {
         for command in chunk {
@@ -56,7 +56,7 @@ fn last_segment(dir: &Path) -> std::path::PathBuf {
 fn recovery_replays_the_journal_to_the_same_state() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, hash) = command_log();
-    write_log(dir.path(), &commands, JournalConfig::new(dir.path()));
+    write_log(&commands, JournalConfig::new(dir.path()));
     let recovered = recover_engine(dir.path()).expect("recovers");
     assert_eq!(recovered.last_sequence, commands.len() as u64);
     assert_eq!(recovered.replayed, commands.len() as u64);
@@ -69,7 +69,7 @@ fn small_segments_roll_and_recover() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, hash) = command_log();
     let config = JournalConfig { segment_bytes_max: 4_096, ..JournalConfig::new(dir.path()) };
-    write_log(dir.path(), &commands, config);
+    write_log(&commands, config);
     assert!(journal::list_segments(dir.path()).expect("list").len() > 5);
     assert_eq!(recover_engine(dir.path()).expect("recovers").engine.state_hash(), hash);
 }
@@ -78,7 +78,7 @@ fn small_segments_roll_and_recover() {
 fn torn_tail_is_truncated_and_the_journal_continues() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, _) = command_log();
-    write_log(dir.path(), &commands, JournalConfig::new(dir.path()));
+    write_log(&commands, JournalConfig::new(dir.path()));
     let segment = last_segment(dir.path());
     let full = std::fs::metadata(&segment).expect("meta").len();
     // Cut the last record in half, as a crash mid-write would.
@@ -100,7 +100,7 @@ fn torn_tail_is_truncated_and_the_journal_continues() {
 fn bit_flip_in_the_middle_refuses_to_start_naming_file_and_offset() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, _) = command_log();
-    write_log(dir.path(), &commands, JournalConfig::new(dir.path()));
+    write_log(&commands, JournalConfig::new(dir.path()));
     let segment = last_segment(dir.path());
     let mut bytes = std::fs::read(&segment).expect("read");
     let middle = bytes.len() / 2;
@@ -124,7 +124,7 @@ fn bit_flip_in_the_middle_refuses_to_start_naming_file_and_offset() {
 fn bit_flip_in_the_last_record_is_a_torn_tail() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, _) = command_log();
-    write_log(dir.path(), &commands, JournalConfig::new(dir.path()));
+    write_log(&commands, JournalConfig::new(dir.path()));
     let segment = last_segment(dir.path());
     let mut bytes = std::fs::read(&segment).expect("read");
     let last = bytes.len() - 3;
@@ -138,7 +138,7 @@ fn bit_flip_in_the_last_record_is_a_torn_tail() {
 fn missing_segment_is_a_gap() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, _) = command_log();
-    write_log(dir.path(), &commands, JournalConfig { segment_bytes_max: 4_096, ..JournalConfig::new(dir.path()) });
+    write_log(&commands, JournalConfig { segment_bytes_max: 4_096, ..JournalConfig::new(dir.path()) });
     let segments = journal::list_segments(dir.path()).expect("list");
     std::fs::remove_file(&segments[2].1).expect("remove");
     assert!(matches!(recover_engine(dir.path()), Err(RecoveryError::Gap { .. })));
@@ -148,7 +148,7 @@ fn missing_segment_is_a_gap() {
 fn snapshot_bounds_replay_and_a_damaged_one_is_passed_over() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (commands, hash) = command_log();
-    write_log(dir.path(), &commands, JournalConfig::new(dir.path()));
+    write_log(&commands, JournalConfig::new(dir.path()));
     let split = commands.len() * 2 / 3;
     let mut engine = Engine::new(EngineConfig::default());
     for command in &commands[..split] {
