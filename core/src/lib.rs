@@ -41,6 +41,7 @@ pub mod codec;
 pub mod engine;
 pub mod journal;
 pub mod model;
+pub mod pipeline;
 pub mod risk;
 
 pub use engine::{AssetTotals, Engine, EngineConfig};
