@@ -229,3 +229,55 @@ pub fn assert_conserved<B: PriceTimeBook>(engine: &Engine<B>) {
         }
     }
 }
+
+/// Builds the `n`-th command of a deterministic mix at time `now`, without allocating.
+/// Every order that can rest is amended or cancelled within the cycle of 12, so the books
+/// reach a steady size instead of filling up.
+pub fn mixed(n: u64, now: u64, cids: &[ClientOrderId]) -> Action {
+    // n, n-4 and n-8 share an owner, so amends and cancels hit their own orders.
+    let account = ACCOUNTS[(n % 4) as usize];
+    // Each account alternates sides from cycle to cycle, so no balance runs dry.
+    let side = if (n + n / 4).is_multiple_of(2) { Side::Buy } else { Side::Sell };
+    let offset = (n * 7 % 9) as i64;
+    let price = if side == Side::Buy { 95 + offset } else { 97 + offset };
+    let cid = cids[(n % cids.len() as u64) as usize];
+    let base = NewOrder {
+        account,
+        client_order_id: cid,
+        instrument: BTC_USD,
+        side,
+        order_type: OrderType::Limit,
+        price: Some(Price(price)),
+        stop_price: None,
+        quantity: Quantity(1 + (n % 3) as i64),
+        time_in_force: TimeInForce::Gtc,
+        expire_time: None,
+        post_only: false,
+        reduce_only: false,
+        self_trade_prevention: SelfTradePrevention::ExpireMaker,
+    };
+    match n % 12 {
+        0..=3 => Action::NewOrder(base),
+        4 => Action::NewOrder(NewOrder { time_in_force: TimeInForce::Ioc, ..base }),
+        5 => Action::NewOrder(NewOrder {
+            order_type: OrderType::Market,
+            price: None,
+            time_in_force: TimeInForce::Ioc,
+            ..base
+        }),
+        6 => Action::NewOrder(NewOrder {
+            order_type: OrderType::StopLimit,
+            stop_price: Some(Price(price)),
+            time_in_force: TimeInForce::Gtd,
+            expire_time: Some(Timestamp(now + 50)),
+            ..base
+        }),
+        7 => Action::AmendOrder(AmendOrder {
+            account,
+            order_id: OrderId(n - 4),
+            price: Some(Price(price)),
+            quantity: None,
+        }),
+        _ => Action::CancelOrder(CancelOrder { account, order_id: OrderId(n - 8) }),
+    }
+}
