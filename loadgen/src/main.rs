@@ -1,0 +1,89 @@
+//! `loadgen`: open-loop load against the OMS.
+//!
+//! ```sh
+//! cargo run --release -p loadgen -- --target inproc --rate 200000 --duration 10 \
+//!     --journal /tmp/lg --fsync batch --json result.json
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use loadgen::inproc::{InprocOptions, run};
+use oms_core::pipeline::{FsyncPolicy, WaitMode};
+
+/// Open-loop load generator (latency from planned send times, HdrHistogram).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Where to send: `inproc` (the pipeline in this process).
+    #[arg(long, default_value = "inproc")]
+    target: String,
+    /// Planned commands per second.
+    #[arg(long)]
+    rate: u64,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured warm-up seconds before.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Journal directory (must be empty or absent); without it the pipeline runs in memory.
+    #[arg(long)]
+    journal: Option<PathBuf>,
+    /// `batch`, `none` or `interval:<ms>` (with --journal).
+    #[arg(long, default_value = "batch")]
+    fsync: FsyncPolicy,
+    /// Stage wait strategy: `yield`, `spin` or `sleep:<µs>`.
+    #[arg(long, default_value = "yield", value_parser = parse_wait)]
+    wait: WaitMode,
+    /// Ring slots (power of two).
+    #[arg(long, default_value_t = 1 << 16)]
+    ring_slots: usize,
+    /// Order-flow seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Write the JSON report here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn parse_wait(text: &str) -> Result<WaitMode, String> {
+    match text {
+        "yield" => Ok(WaitMode::Yield),
+        "spin" => Ok(WaitMode::BusySpin),
+        _ => text
+            .strip_prefix("sleep:")
+            .and_then(|us| us.parse().ok())
+            .map(|us| WaitMode::Sleep(Duration::from_micros(us)))
+            .ok_or_else(|| format!("wait must be yield, spin or sleep:<µs>, got {text:?}")),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    anyhow::ensure!(
+        cli.target == "inproc",
+        "target {:?} is not available yet (inproc only; tcp and http come with their gateways)",
+        cli.target
+    );
+    anyhow::ensure!(cli.duration > 0.0 && cli.warmup >= 0.0, "--duration must be positive and --warmup not negative");
+    let options = InprocOptions {
+        rate: cli.rate,
+        duration: Duration::from_secs_f64(cli.duration),
+        warmup: Duration::from_secs_f64(cli.warmup),
+        journal: cli.journal,
+        fsync: cli.fsync,
+        wait: cli.wait,
+        ring_slots: cli.ring_slots,
+        seed: cli.seed,
+    };
+    let report = run(&options)?;
+    println!("{}", report.summary());
+    if let Some(path) = cli.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
