@@ -42,13 +42,14 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 fn no_allocation_per_command_through_the_pipeline() {
     let dir = tempfile::tempdir().expect("tempdir");
     let setup: Vec<Action> = Harness::new().log.iter().map(|c| c.action).collect();
-    let mut builder = Engine::builder().journal(dir.path(), FsyncPolicy::Batch).ring_slots(1 << 10).snapshot_every(u64::MAX);
+    let mut builder =
+        Engine::builder().journal(dir.path(), FsyncPolicy::Batch).ring_slots(1 << 10).snapshot_every(u64::MAX);
     for action in setup {
         builder = builder.genesis(action);
     }
     let mut handle = builder.start().expect("starts");
     let cids: Vec<ClientOrderId> = (0..4_096).map(|i| ClientOrderId::new(&format!("a-{i}")).expect("valid")).collect();
-    let mut run = |handle: &mut oms_core::pipeline::EngineHandle, commands: u64| -> u64 {
+    let run = |handle: &mut oms_core::pipeline::EngineHandle, commands: u64| -> u64 {
         let mut trades = 0;
         for _ in 0..commands {
             let sequence = handle.published_sequence() + 1;

@@ -50,6 +50,7 @@ struct Sent {
 struct Tally {
     acked: u64,
     rejected: u64,
+    rejected_by_reason: std::collections::BTreeMap<String, u64>,
     errors: u64,
     first_measured: Option<Instant>,
     last_ack: Option<Instant>,
@@ -95,6 +96,7 @@ pub fn run(options: &InprocOptions) -> anyhow::Result<Report> {
         sent,
         acked: tally.acked,
         rejected: tally.rejected,
+        rejected_by_reason: tally.rejected_by_reason.clone(),
         errors: tally.errors,
         throughput_per_s: tally.acked as f64 / elapsed,
         latency_us: LatencyUs::from_ns(&histogram),
@@ -180,7 +182,10 @@ fn receive(handle: &EngineHandle, queue: &ArrayQueue<Sent>, done: &AtomicBool) -
         match result {
             Ok(outcome) => {
                 tally.acked += 1;
-                tally.rejected += u64::from(outcome.reject.is_some());
+                if let Some(reason) = outcome.reject {
+                    tally.rejected += 1;
+                    *tally.rejected_by_reason.entry(reason.code().to_owned()).or_default() += 1;
+                }
                 tally.last_ack = Some(now);
                 let latency = now.saturating_duration_since(sent.planned).as_nanos() as u64;
                 histogram.saturating_record(latency.max(1));

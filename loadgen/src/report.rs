@@ -45,6 +45,8 @@ pub struct Report {
     pub acked: u64,
     /// Acknowledged but refused by the engine (risk or validation).
     pub rejected: u64,
+    /// Rejections by machine code (`unknown_order`, `insufficient_balance`, …).
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
     /// Lost outcomes, timeouts, journal failures.
     pub errors: u64,
     /// Acknowledged commands per second over the measured window.

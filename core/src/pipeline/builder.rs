@@ -41,6 +41,9 @@ pub enum StartError {
     },
 }
 
+/// Fewest cores for automatic pinning: three stages plus room for producers and the OS.
+pub const AUTO_PIN_CORES_MIN: usize = 5;
+
 /// Builds and starts the pipeline; see [`Engine::builder`].
 #[derive(Clone, Debug)]
 pub struct EngineBuilder {
@@ -116,10 +119,25 @@ impl EngineBuilder {
         self.wait = wait;
         self
     }
-    /// Pin the journal, engine and publish stages to these cores (must exist).
+    /// Pin the journal, engine and publish stages to these cores (must exist). Without
+    /// this, stages are pinned to the three highest cores when the machine has at least
+    /// [`AUTO_PIN_CORES_MIN`] cores, and left to the scheduler otherwise.
     pub fn cores(mut self, journal: usize, engine: usize, publish: usize) -> Self {
         self.cores = Some([journal, engine, publish]);
         self
+    }
+
+    /// The cores the stages will be pinned to, if any.
+    fn placement(&self) -> Option<[usize; 3]> {
+        if self.cores.is_some() {
+            return self.cores;
+        }
+        let mut ids: Vec<usize> = core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        match ids.as_slice() {
+            [.., journal, engine, publish] if ids.len() >= AUTO_PIN_CORES_MIN => Some([*journal, *engine, *publish]),
+            _ => None,
+        }
     }
     /// Snapshot after this many commands (and always at shutdown).
     pub fn snapshot_every(mut self, commands: u64) -> Self {
@@ -244,7 +262,7 @@ impl EngineBuilder {
         publish_stage: PublishStage,
         base: SequenceBase,
     ) -> super::handle::Producer {
-        let [journal_core, engine_core, publish_core] = self.cores.map_or([None; 3], |c| c.map(Some));
+        let [journal_core, engine_core, publish_core] = self.placement().map_or([None; 3], |c| c.map(Some));
         let ring = build_multi_producer(self.ring_slots, Slot::default, self.wait);
         let on_engine = |s: &mut EngineStage, slot: &Slot, seq, eob| s.on_slot(slot, seq, eob);
         let on_publish = |s: &mut PublishStage, slot: &Slot, seq, eob| s.on_slot(slot, seq, eob);

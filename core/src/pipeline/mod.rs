@@ -30,7 +30,7 @@ mod subscription;
 mod wait;
 
 pub use crate::journal::FsyncPolicy;
-pub use builder::{EngineBuilder, StartError};
+pub use builder::{AUTO_PIN_CORES_MIN, EngineBuilder, StartError};
 pub use handle::{EngineHandle, RecoveryReport, ShutdownReport, SubmitError, Ticket};
 pub use outcome::{Outcome, OutcomeFuture, OutcomeTracker, WaitError};
 pub use subscription::{Subscription, SubscriptionError};
