@@ -52,6 +52,7 @@ fn no_allocation_per_command_through_the_pipeline() {
     let run = |handle: &mut oms_core::pipeline::EngineHandle, commands: u64| -> u64 {
         let mut trades = 0;
         for _ in 0..commands {
+            // Single producer: the next sequence follows the last one released.
             let sequence = handle.published_sequence() + 1;
             let ticket = handle.submit_blocking(mixed(sequence, u64::MAX / 2, &cids)).expect("submits");
             assert_eq!(ticket.sequence.0, sequence, "single producer: sequences are predictable");

@@ -213,13 +213,14 @@ impl PublishStage {
                 }
                 Some(Outgoing::Done(outcome)) => {
                     debug_assert_eq!(outcome.sequence, sequence);
+                    // Advance `published` first: whoever sees the outcome must also see it.
+                    self.published.store(sequence.0, Ordering::Release);
                     self.board.complete(outcome);
                     break;
                 }
                 None => self.wait.pause(),
             }
         }
-        self.published.store(sequence.0, Ordering::Release);
     }
 
     fn discard(&mut self, sequence: Sequence) {
