@@ -37,8 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             maker_fee_ppm: 100,
             taker_fee_ppm: 400,
         })
-        .genesis(Action::Deposit(BalanceTransfer { account: AccountId(1), asset: btc, amount: 1_000_000_000 }))
-        .genesis(Action::Deposit(BalanceTransfer { account: AccountId(2), asset: usd, amount: 10_000_000_000_000 }))
+        .deposit(AccountId(1), btc, 1_000_000_000)
+        .deposit(AccountId(2), usd, 10_000_000_000_000)
+        .risk_limits(AccountId(2), RiskLimits { open_orders_max: 500, ..RiskLimits::PERMISSIVE })
         .journal(&data_dir, FsyncPolicy::Batch)
         .ring_slots(1 << 12)
         .wait_strategy(WaitMode::Yield)

@@ -17,7 +17,9 @@ use super::wait::WaitMode;
 use crate::book::LevelBook;
 use crate::engine::{Engine, EngineConfig};
 use crate::journal::{FsyncPolicy, JournalConfig, JournalWriter, RecoveryError, recover};
-use crate::model::{Action, AssetSpec, CountingSink, InstrumentSpec};
+use crate::model::{
+    AccountId, Action, AssetId, AssetSpec, BalanceTransfer, CountingSink, InstrumentSpec, RiskLimits, SetRiskLimits,
+};
 
 /// Why the pipeline did not start.
 #[derive(Debug, Error)]
@@ -90,6 +92,14 @@ impl EngineBuilder {
     pub fn instrument(mut self, spec: InstrumentSpec) -> Self {
         self.genesis.push(Action::AddInstrument(spec));
         self
+    }
+    /// Funds an account (creating it) when the journal is empty.
+    pub fn deposit(self, account: AccountId, asset: AssetId, amount: i64) -> Self {
+        self.genesis(Action::Deposit(BalanceTransfer { account, asset, amount }))
+    }
+    /// Sets an account's limits (creating it) when the journal is empty.
+    pub fn risk_limits(self, account: AccountId, limits: RiskLimits) -> Self {
+        self.genesis(Action::SetRiskLimits(SetRiskLimits { account, limits }))
     }
     /// Any command applied when the journal is empty (deposits, risk limits, ...), in order
     /// after the assets and instruments given before it.
