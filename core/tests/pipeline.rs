@@ -251,3 +251,30 @@ fn sigkill_under_load_loses_no_acknowledged_command() {
     }
     assert!(acked.len() >= 5_500);
 }
+
+#[test]
+fn reads_see_every_command_sequenced_before_them() {
+    let mut builder = Engine::builder();
+    for action in setup_actions() {
+        builder = builder.genesis(action);
+    }
+    let mut handle = builder.start().expect("starts");
+    let resting = handle.submit_blocking(Action::NewOrder(limit(ALICE, Side::Buy, 95, 3))).expect("submits");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let read = handle
+        .try_read(Box::new(move |engine: &Engine| {
+            let order = engine.order(OrderId(resting.sequence.0)).map(|o| (o.leaves, o.status));
+            let check = engine.check_new_order(&limit(BOB, Side::Sell, 95, 10_000_000));
+            let mut levels = 0;
+            engine.depth(BTC_USD, Side::Buy, 10, |_| levels += 1);
+            let _ = tx.send((order, check, levels));
+        }))
+        .expect("queues the read");
+    assert!(read.sequence > resting.sequence);
+    let (order, check, levels) = rx.recv_timeout(WAIT).expect("read ran");
+    assert_eq!(order, Some((Quantity(3), OrderStatus::Accepted)));
+    assert_eq!(check, Err(RejectReason::QuantityAboveMax));
+    assert_eq!(levels, 1);
+    handle.wait(read, WAIT).expect("the read's heartbeat is acknowledged after durability");
+    handle.shutdown().expect("shuts down");
+}

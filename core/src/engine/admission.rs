@@ -26,6 +26,12 @@ impl<B: PriceTimeBook> Engine<B> {
         }
     }
 
+    /// Runs every validation and risk check for `request` as if it arrived now, without
+    /// changing anything (`/api/risk/validate`, dry runs).
+    pub fn check_new_order(&self, request: &NewOrder) -> Result<(), RejectReason> {
+        self.admit(OrderId(u64::MAX), request).map(|_| ())
+    }
+
     /// Every check for a new order; returns the order as it will work, what it reserves,
     /// and the owner's account slot.
     fn admit(&self, order_id: OrderId, request: &NewOrder) -> Result<Admitted, RejectReason> {

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::handle::{EngineHandle, RecoveryReport, Shared};
 use super::outcome::OutcomeBoard;
-use super::stages::{EngineStage, JournalStage, PublishStage, SequenceBase, Slot};
+use super::stages::{EngineStage, JournalStage, PublishStage, Reads, SequenceBase, Slot};
 use super::subscription::Subscribers;
 use super::wait::WaitMode;
 use crate::book::LevelBook;
@@ -221,6 +221,7 @@ impl EngineBuilder {
         let last_snapshot = Arc::new(Mutex::new(None));
         let published = Arc::new(AtomicU64::new(report.last_sequence));
         let final_hash = Arc::new(AtomicU64::new(0));
+        let reads = Arc::new(Reads::default());
         let engine_stage = EngineStage {
             engine,
             base,
@@ -233,6 +234,7 @@ impl EngineBuilder {
             since_snapshot: 0,
             last_snapshot: Arc::clone(&last_snapshot),
             final_hash: Arc::clone(&final_hash),
+            reads: Arc::clone(&reads),
         };
         let publish_stage = PublishStage {
             base,
@@ -255,6 +257,7 @@ impl EngineBuilder {
             published,
             last_snapshot,
             final_hash,
+            reads,
             recovery: report,
         });
         let mut handle = EngineHandle::new(producer, shared);

@@ -9,7 +9,7 @@ use disruptor::Producer as _;
 use thiserror::Error;
 
 use super::outcome::{Outcome, OutcomeBoard, OutcomeFuture, WaitError};
-use super::stages::{SequenceBase, Slot, SlotKind};
+use super::stages::{EngineRead, Reads, SequenceBase, Slot, SlotKind};
 use super::subscription::{Subscribers, Subscription};
 use crate::model::{Action, Sequence, Timestamp};
 
@@ -75,6 +75,7 @@ pub(crate) struct Shared {
     pub(crate) published: Arc<AtomicU64>,
     pub(crate) last_snapshot: Arc<Mutex<Option<PathBuf>>>,
     pub(crate) final_hash: Arc<AtomicU64>,
+    pub(crate) reads: Arc<Reads>,
     pub(crate) recovery: RecoveryReport,
 }
 
@@ -113,9 +114,29 @@ impl EngineHandle {
         let timestamp = now();
         let ring_sequence = self
             .producer
-            .try_publish(|slot| *slot = Slot { kind: SlotKind::Command, timestamp, action })
+            .try_publish(|slot| *slot = Slot { kind: SlotKind::Command, timestamp, action, read: 0 })
             .map_err(|_| SubmitError::Backpressure)?;
         Ok(Ticket { sequence: self.shared.base.global(ring_sequence) })
+    }
+
+    /// Runs `read` on the engine thread after every command sequenced before it, without
+    /// changing state. It travels as a journaled heartbeat, so sequences stay contiguous. The
+    /// ticket's outcome is released once everything the read saw is durable: await it
+    /// before answering to never show state that a crash could undo.
+    pub fn try_read(&mut self, read: EngineRead) -> Result<Ticket, SubmitError> {
+        self.check_open()?;
+        let id = self.shared.reads.register(read);
+        let timestamp = now();
+        let published = self.producer.try_publish(|slot| {
+            *slot = Slot { kind: SlotKind::Command, timestamp, action: Action::Heartbeat, read: id };
+        });
+        match published {
+            Ok(ring_sequence) => Ok(Ticket { sequence: self.shared.base.global(ring_sequence) }),
+            Err(_) => {
+                self.shared.reads.cancel(id);
+                Err(SubmitError::Backpressure)
+            }
+        }
     }
 
     /// Like [`Self::try_submit`] but yields until there is room (for dedicated producer
@@ -186,10 +207,9 @@ impl EngineHandle {
         self.shared.closed.store(true, Ordering::Release);
         let timestamp = now();
         let ring_sequence = loop {
-            match self
-                .producer
-                .try_publish(|slot| *slot = Slot { kind: SlotKind::Shutdown, timestamp, action: Action::Heartbeat })
-            {
+            match self.producer.try_publish(|slot| {
+                *slot = Slot { kind: SlotKind::Shutdown, timestamp, action: Action::Heartbeat, read: 0 }
+            }) {
                 Ok(sequence) => break sequence,
                 Err(_) => std::thread::yield_now(),
             }

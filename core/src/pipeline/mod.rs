@@ -25,7 +25,7 @@
 mod builder;
 mod handle;
 mod outcome;
-mod stages;
+pub(crate) mod stages;
 mod subscription;
 mod wait;
 
@@ -33,5 +33,6 @@ pub use crate::journal::FsyncPolicy;
 pub use builder::{AUTO_PIN_CORES_MIN, EngineBuilder, StartError};
 pub use handle::{EngineHandle, RecoveryReport, ShutdownReport, SubmitError, Ticket};
 pub use outcome::{Outcome, OutcomeFuture, OutcomeTracker, WaitError};
+pub use stages::EngineRead;
 pub use subscription::{Subscription, SubscriptionError};
 pub use wait::WaitMode;

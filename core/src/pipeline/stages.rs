@@ -40,11 +40,48 @@ pub(crate) struct Slot {
     pub(crate) kind: SlotKind,
     pub(crate) timestamp: Timestamp,
     pub(crate) action: Action,
+    /// Registered read to run on the engine thread after `action` (0 = none).
+    pub(crate) read: u64,
 }
 
 impl Default for Slot {
     fn default() -> Self {
-        Self { kind: SlotKind::Command, timestamp: Timestamp(0), action: Action::Heartbeat }
+        Self { kind: SlotKind::Command, timestamp: Timestamp(0), action: Action::Heartbeat, read: 0 }
+    }
+}
+
+/// A read of engine state, run on the engine thread in sequence order.
+pub type EngineRead = Box<dyn FnOnce(&Engine<LevelBook>) + Send>;
+
+/// Reads waiting for their slot to reach the engine stage. Reads are not on the order hot
+/// path, so a mutex and a boxed closure per read are acceptable here.
+#[derive(Default)]
+pub(crate) struct Reads {
+    next_id: AtomicU64,
+    pending: Mutex<rustc_hash::FxHashMap<u64, EngineRead>>,
+}
+
+impl Reads {
+    pub(crate) fn register(&self, read: EngineRead) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(id, read);
+        }
+        id
+    }
+    pub(crate) fn cancel(&self, id: u64) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.remove(&id);
+        }
+    }
+    fn take(&self, id: u64) -> Option<EngineRead> {
+        self.pending.lock().ok()?.remove(&id)
+    }
+}
+
+impl std::fmt::Debug for Reads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reads").field("next_id", &self.next_id).finish_non_exhaustive()
     }
 }
 
@@ -105,6 +142,7 @@ pub(crate) struct EngineStage {
     pub(crate) last_snapshot: Arc<Mutex<Option<PathBuf>>>,
     /// `state_hash()` at shutdown, for the shutdown report.
     pub(crate) final_hash: Arc<AtomicU64>,
+    pub(crate) reads: Arc<Reads>,
 }
 
 /// Sink that forwards events to the outbox and summarises them.
@@ -144,6 +182,11 @@ impl EngineStage {
                 };
                 self.engine.apply(&command, &mut sink);
                 let outcome = sink.tracker.finish();
+                if slot.read != 0
+                    && let Some(read) = self.reads.take(slot.read)
+                {
+                    read(&self.engine);
+                }
                 push(&self.outbox, self.wait, Outgoing::Done(outcome));
                 self.since_snapshot += 1;
                 if self.since_snapshot >= self.snapshot_every_commands {
