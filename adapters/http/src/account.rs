@@ -1,0 +1,274 @@
+//! Account, risk and admin routes.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use oms_core::model::{AccountId, Action, KillSwitch, KillSwitchScope, RiskLimits, SetRiskLimits};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::{Admin, Caller};
+use crate::dto::PlaceOrder;
+use crate::orders::{parse_json, respond};
+use crate::problem::Problem;
+
+/// `GET /api/account`.
+pub(crate) async fn whoami(Caller(caller): Caller) -> Response {
+    Json(json!({ "accountId": caller.account.0.to_string(), "admin": caller.admin })).into_response()
+}
+
+/// `GET /api/demo/accounts` (demo mode only).
+pub(crate) async fn demo_accounts(State(state): State<AppState>) -> Response {
+    match &state.config().demo_accounts {
+        Some(accounts) => Json(accounts.clone()).into_response(),
+        None => Problem::not_found("not_demo", "demo accounts are only listed with --demo").into_response(),
+    }
+}
+
+/// `POST /api/risk/validate`: every check, nothing placed.
+pub(crate) async fn validate(State(state): State<AppState>, Caller(caller): Caller, body: Bytes) -> Response {
+    respond(
+        async {
+            let request: PlaceOrder = parse_json(&body)?;
+            let generated = state.generated_client_order_id();
+            let order = request.to_new_order(&state.catalog(), caller.account, &generated)?;
+            let verdict = state.read(move |engine| engine.check_new_order(&order)).await?;
+            Ok(Json(match verdict {
+                Ok(()) => json!({ "ok": true }),
+                Err(reason) => json!({ "ok": false, "rejectReason": reason.code(), "message": reason.to_string() }),
+            })
+            .into_response())
+        }
+        .await,
+    )
+}
+
+/// `GET /api/risk/positions`.
+pub(crate) async fn positions(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    respond(
+        async {
+            let catalog = state.catalog().clone();
+            let account = caller.account;
+            let body = state
+                .read(move |engine| {
+                    let Some(a) = engine.account(account) else { return json!({ "balances": [], "positions": [] }) };
+                    let balances: Vec<_> = a
+                        .balances
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, b)| {
+                            let asset = catalog.asset(oms_core::model::AssetId(i as u16))?;
+                            Some(json!({
+                                "asset": asset.spec().code.as_str(),
+                                "available": asset.amount_to_decimal(b.available).to_string(),
+                                "reserved": asset.amount_to_decimal(b.reserved).to_string(),
+                            }))
+                        })
+                        .collect();
+                    let positions: Vec<_> = catalog
+                        .listings()
+                        .iter()
+                        .filter_map(|l| {
+                            let spec = l.instrument.spec();
+                            let p = a.positions.get(spec.id.0 as usize)?;
+                            let base = catalog.asset(spec.base)?;
+                            let quote = catalog.asset(spec.quote)?;
+                            let average = (p.net_base != 0).then(|| {
+                                let cost = quote.amount_to_decimal(p.open_cost_quote.abs());
+                                let qty = base.amount_to_decimal(p.net_base.abs());
+                                (cost / qty).round_dp(spec.tick_size.scale()).normalize().to_string()
+                            });
+                            Some(json!({
+                                "symbol": spec.symbol.as_str(),
+                                "quantity": base.amount_to_decimal(p.net_base).to_string(),
+                                "averagePrice": average,
+                                "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
+                                "workingBuy": base.amount_to_decimal(p.working_buy_base).to_string(),
+                                "workingSell": base.amount_to_decimal(p.working_sell_base).to_string(),
+                            }))
+                        })
+                        .collect();
+                    json!({ "balances": balances, "positions": positions })
+                })
+                .await?;
+            Ok(Json(body).into_response())
+        }
+        .await,
+    )
+}
+
+/// Limits as the API shows them (minor units as integer strings; see docs/api.md).
+fn limits_json(l: &RiskLimits) -> serde_json::Value {
+    json!({
+        "orderQuantityMax": l.order_quantity_max_base.to_string(),
+        "orderNotionalMax": l.order_notional_max_quote.to_string(),
+        "positionMax": l.position_max_base.to_string(),
+        "openOrdersMax": l.open_orders_max,
+        "ordersPerSecondMax": l.orders_per_window_max,
+        "dailyLossMax": l.daily_loss_max_quote.to_string(),
+        "concentrationMaxBps": l.concentration_max_bps,
+        "concentrationFloor": l.concentration_floor_quote.to_string(),
+    })
+}
+
+/// `GET /api/risk/limits`.
+pub(crate) async fn limits(State(state): State<AppState>, Caller(caller): Caller) -> Response {
+    respond(
+        async {
+            let account = caller.account;
+            let limits = state.read(move |engine| engine.account(account).map(|a| a.limits)).await?;
+            Ok(Json(limits_json(&limits.unwrap_or_default())).into_response())
+        }
+        .await,
+    )
+}
+
+/// Body of `PUT /api/risk/limits` (minor units, as integer strings).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct LimitsBody {
+    order_quantity_max: String,
+    order_notional_max: String,
+    position_max: String,
+    open_orders_max: u32,
+    orders_per_second_max: u32,
+    daily_loss_max: String,
+    concentration_max_bps: u32,
+    concentration_floor: String,
+}
+
+/// Query of `PUT /api/risk/limits`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AccountQuery {
+    account_id: String,
+}
+
+fn minor(field: &str, text: &str) -> Result<i64, Problem> {
+    let value = crate::dto::parse_decimal(field, text)?;
+    if value.is_sign_negative() || value.fract() != Decimal::ZERO {
+        return Err(Problem::bad_request(
+            "invalid_field",
+            format!("{field} must be a non-negative integer amount of minor units"),
+        ));
+    }
+    i64::try_from(value).map_err(|_| Problem::bad_request("overflow", format!("{field} too large")))
+}
+
+/// `PUT /api/risk/limits?accountId=` (admin).
+pub(crate) async fn set_limits(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    query: Result<Query<AccountQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let task_state = state.clone();
+    let task_body = body.clone();
+    state
+        .0
+        .idempotency
+        .run(admin.account, &headers, &body, move || async move {
+            respond(
+                async {
+                    let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+                    let account = AccountId(
+                        query
+                            .account_id
+                            .parse()
+                            .map_err(|_| Problem::bad_request("invalid_query", "accountId must be a number"))?,
+                    );
+                    let b: LimitsBody = parse_json(&task_body)?;
+                    let limits = RiskLimits {
+                        order_quantity_max_base: minor("orderQuantityMax", &b.order_quantity_max)?,
+                        order_notional_max_quote: minor("orderNotionalMax", &b.order_notional_max)?,
+                        position_max_base: minor("positionMax", &b.position_max)?,
+                        open_orders_max: b.open_orders_max,
+                        orders_per_window_max: b.orders_per_second_max,
+                        rate_window_ns: 1_000_000_000,
+                        daily_loss_max_quote: minor("dailyLossMax", &b.daily_loss_max)?,
+                        concentration_max_bps: b.concentration_max_bps,
+                        concentration_floor_quote: minor("concentrationFloor", &b.concentration_floor)?,
+                    };
+                    let outcome = task_state.execute(Action::SetRiskLimits(SetRiskLimits { account, limits })).await?;
+                    if let Some(reason) = outcome.reject {
+                        return Err(Problem::new(
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            reason.code(),
+                            reason.to_string(),
+                        ));
+                    }
+                    Ok(Json(limits_json(&limits)).into_response())
+                }
+                .await,
+            )
+        })
+        .await
+}
+
+/// Body of `POST /api/admin/kill-switch`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct KillBody {
+    scope: String,
+    account_id: Option<String>,
+    engaged: bool,
+    #[serde(default)]
+    cancel_open_orders: bool,
+}
+
+/// `POST /api/admin/kill-switch` (admin).
+pub(crate) async fn kill_switch(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let task_state = state.clone();
+    let task_body = body.clone();
+    state
+        .0
+        .idempotency
+        .run(admin.account, &headers, &body, move || async move {
+            respond(
+                async {
+                    let b: KillBody = parse_json(&task_body)?;
+                    let scope = match (b.scope.as_str(), &b.account_id) {
+                        ("global", None) => KillSwitchScope::Global,
+                        ("account", Some(id)) => KillSwitchScope::Account(AccountId(
+                            id.parse()
+                                .map_err(|_| Problem::bad_request("invalid_field", "accountId must be a number"))?,
+                        )),
+                        _ => {
+                            return Err(Problem::bad_request(
+                                "invalid_field",
+                                "scope is \"global\" (no accountId) or \"account\" (with accountId)",
+                            ));
+                        }
+                    };
+                    let outcome = task_state
+                        .execute(Action::KillSwitch(KillSwitch {
+                            scope,
+                            engaged: b.engaged,
+                            cancel_open_orders: b.cancel_open_orders,
+                        }))
+                        .await?;
+                    if let Some(reason) = outcome.reject {
+                        return Err(Problem::new(
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            reason.code(),
+                            reason.to_string(),
+                        ));
+                    }
+                    Ok(Json(json!({ "scope": b.scope, "accountId": b.account_id, "engaged": b.engaged }))
+                        .into_response())
+                }
+                .await,
+            )
+        })
+        .await
+}

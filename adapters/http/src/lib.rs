@@ -1,0 +1,488 @@
+//! # oms-http
+//!
+//! HTTP/WebSocket ingress for the OMS (axum): the REST API of `docs/api.md`, market data,
+//! API-key auth with owner-only access and admin scope, idempotency keys, per-key and
+//! per-IP rate limits, body limits, CORS, Prometheus metrics and the dashboard's files.
+//!
+//! The adapter is thin. Writes become engine commands through the pipeline and are
+//! answered once durable. Reads come from two places:
+//! * projections of the durable event stream (order history, fills, trades, candles);
+//! * engine reads in sequence (balances, positions, limits, the order book, dry-run risk
+//!   checks).
+//!
+//! No state is shared with the engine thread.
+
+mod account;
+pub mod auth;
+pub mod catalog;
+pub mod dto;
+pub mod history;
+pub mod idempotency;
+pub mod market;
+mod market_routes;
+pub mod metrics;
+mod orders;
+pub mod problem;
+mod render;
+mod ws;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use oms_core::model::{Action, AdminApplied, Event, InstrumentId, Price, Quantity, Side};
+use oms_core::pipeline::{EngineHandle, Outcome, SubmitError, Ticket, WaitError};
+use oms_core::prelude::Engine;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::auth::ApiKeys;
+use crate::catalog::Catalog;
+use crate::history::History;
+use crate::market::{BookSnapshot, Candle, MarketData, TradeTick};
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Requests per second per API key (burst = same).
+    pub rate_per_key_per_s: u32,
+    /// Requests per second per client IP.
+    pub rate_per_ip_per_s: u32,
+    /// Largest request body.
+    pub body_bytes_max: usize,
+    /// Built dashboard to serve at `/`, if present.
+    pub static_dir: Option<PathBuf>,
+    /// Origins allowed by CORS (the dashboard's dev server).
+    pub cors_origins: Vec<String>,
+    /// How often the book poller samples engine depth.
+    pub book_poll: Duration,
+    /// Levels per side kept in book snapshots.
+    pub book_depth: usize,
+    /// Demo accounts listed at `/api/demo/accounts` (demo mode only).
+    pub demo_accounts: Option<Vec<DemoAccount>>,
+    /// How long a request waits for the engine's answer.
+    pub engine_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_key_per_s: 100_000,
+            rate_per_ip_per_s: 200_000,
+            body_bytes_max: 16 * 1024,
+            static_dir: None,
+            cors_origins: vec!["http://localhost:5173".into(), "http://127.0.0.1:5173".into()],
+            book_poll: Duration::from_millis(100),
+            book_depth: 100,
+            demo_accounts: None,
+            engine_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A demo account shown on the dashboard's login screen.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoAccount {
+    /// Account id (string).
+    pub account_id: String,
+    /// Its API key.
+    pub api_key: String,
+    /// Admin scope.
+    pub admin: bool,
+}
+
+/// What the WebSocket fan-out carries.
+#[derive(Clone, Debug)]
+pub enum StreamItem {
+    /// An engine event (for `/ws/orders`).
+    Event(u64, Event),
+    /// A public trade.
+    Trade(InstrumentId, TradeTick),
+    /// A candle changed.
+    Candle(InstrumentId, usize, Candle),
+    /// Book changes since `prev_sequence`.
+    BookDelta {
+        /// Instrument.
+        instrument: InstrumentId,
+        /// Sequence of this book state.
+        sequence: u64,
+        /// Sequence of the state the changes apply to.
+        prev_sequence: u64,
+        /// Changed bid levels (quantity 0 = removed).
+        bids: Vec<(Price, Quantity)>,
+        /// Changed ask levels.
+        asks: Vec<(Price, Quantity)>,
+    },
+}
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    engine: Mutex<EngineHandle>,
+    keys: ApiKeys,
+    config: HttpConfig,
+    catalog: Arc<RwLock<Catalog>>,
+    history: RwLock<History>,
+    market: RwLock<MarketData>,
+    books: RwLock<FxHashMap<InstrumentId, BookSnapshot>>,
+    projected: watch::Sender<u64>,
+    last_event_sequence: AtomicU64,
+    stream: broadcast::Sender<Arc<StreamItem>>,
+    idempotency: idempotency::IdempotencyStore,
+    key_limiter: DefaultKeyedRateLimiter<String>,
+    ip_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    metrics: Metrics,
+    ready: AtomicBool,
+    generated_ids: AtomicU64,
+}
+
+impl AppState {
+    /// Wires the server around a started pipeline: loads the catalog, starts the event pump
+    /// (a thread) and the book poller (a task; call inside a Tokio runtime).
+    pub async fn start(handle: EngineHandle, keys: ApiKeys, config: HttpConfig) -> Result<Self, Problem> {
+        let subscription = handle.subscribe(1 << 16);
+        let per_key = Quota::per_second(
+            std::num::NonZeroU32::new(config.rate_per_key_per_s.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
+        );
+        let per_ip = Quota::per_second(
+            std::num::NonZeroU32::new(config.rate_per_ip_per_s.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
+        );
+        let (stream, _) = broadcast::channel(1 << 14);
+        let pump_handle = handle.clone();
+        let state = AppState(Arc::new(Inner {
+            engine: Mutex::new(handle),
+            keys,
+            catalog: Arc::new(RwLock::new(Catalog::default())),
+            history: RwLock::new(History::default()),
+            market: RwLock::new(MarketData::default()),
+            books: RwLock::new(FxHashMap::default()),
+            projected: watch::channel(0).0,
+            last_event_sequence: AtomicU64::new(0),
+            stream,
+            idempotency: idempotency::IdempotencyStore::default(),
+            key_limiter: RateLimiter::keyed(per_key),
+            ip_limiter: RateLimiter::keyed(per_ip),
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+            generated_ids: AtomicU64::new(0),
+            config,
+        }));
+        state.reload_catalog().await?;
+        let pump_state = state.clone();
+        std::thread::Builder::new()
+            .name("oms-http-pump".into())
+            .spawn(move || pump_state.pump(&subscription, pump_handle))
+            .map_err(|e| Problem::unavailable("unavailable", e.to_string()))?;
+        tokio::spawn(state.clone().poll_books());
+        state.0.ready.store(true, Ordering::Release);
+        Ok(state)
+    }
+
+    /// The API keys.
+    pub fn keys(&self) -> &ApiKeys {
+        &self.0.keys
+    }
+
+    fn config(&self) -> &HttpConfig {
+        &self.0.config
+    }
+
+    fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.0.catalog.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn history(&self) -> std::sync::RwLockReadGuard<'_, History> {
+        self.0.history.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn market(&self) -> std::sync::RwLockReadGuard<'_, MarketData> {
+        self.0.market.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Per-key rate limit (called by the auth extractor).
+    pub fn rate_limit_key(&self, key: &str) -> Result<(), Problem> {
+        self.0.key_limiter.check_key(&key.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            Problem::rate_limited(wait.as_secs() + 1)
+        })
+    }
+
+    /// A client order id for orders that did not bring one.
+    fn generated_client_order_id(&self) -> String {
+        let n = self.0.generated_ids.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        format!("auto-{nanos:x}-{n}")
+    }
+
+    // ----- Engine gateway -----------------------------------------------------------
+
+    fn submit(&self, action: Action) -> Result<Ticket, Problem> {
+        let mut engine = self.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        engine.try_submit(action).map_err(submit_problem)
+    }
+
+    async fn outcome(&self, ticket: Ticket) -> Result<Outcome, Problem> {
+        let future = self.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner).outcome(ticket);
+        match tokio::time::timeout(self.config().engine_timeout, future).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(WaitError::JournalFailed)) => {
+                Err(Problem::unavailable("unavailable", "journal failed; not acknowledged"))
+            }
+            Ok(Err(e)) => Err(Problem::unavailable("unavailable", e.to_string())),
+            Err(_) => Err(Problem::unavailable("timeout", "engine did not answer in time")),
+        }
+    }
+
+    /// Submits a command and waits until it is durable and projected.
+    async fn execute(&self, action: Action) -> Result<Outcome, Problem> {
+        let ticket = self.submit(action)?;
+        let outcome = self.outcome(ticket).await?;
+        if outcome.events > 0 {
+            self.projected(ticket.sequence.0).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn projected(&self, sequence: u64) {
+        let mut watermark = self.0.projected.subscribe();
+        let _ = tokio::time::timeout(self.config().engine_timeout, watermark.wait_for(|s| *s >= sequence)).await;
+    }
+
+    /// Runs `read` on the engine thread after everything sequenced so far; answers once the
+    /// state it saw is durable.
+    async fn read<R: Send + 'static>(&self, read: impl FnOnce(&Engine) -> R + Send + 'static) -> Result<R, Problem> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let ticket = {
+            let mut engine = self.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            engine.try_read(Box::new(move |e| {
+                let _ = tx.send(read(e));
+            }))
+        }
+        .map_err(submit_problem)?;
+        self.outcome(ticket).await?;
+        rx.await.map_err(|_| Problem::unavailable("unavailable", "engine read dropped"))
+    }
+
+    async fn reload_catalog(&self) -> Result<(), Problem> {
+        let catalog = self.read(Catalog::from_engine).await?;
+        *self.0.catalog.write().unwrap_or_else(std::sync::PoisonError::into_inner) = catalog;
+        Ok(())
+    }
+
+    // ----- Event pump and book poller ------------------------------------------------
+
+    fn pump(&self, subscription: &oms_core::pipeline::Subscription, mut handle: EngineHandle) {
+        loop {
+            let (sequence, event) = match subscription.recv_timeout(Duration::from_secs(1)) {
+                Ok(item) => item,
+                Err(oms_core::pipeline::SubscriptionError::Timeout) => continue,
+                Err(_) => return,
+            };
+            self.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply(sequence.0, &event);
+            if let Event::Trade(trade) = &event {
+                let candles =
+                    self.0.market.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply_trade(trade);
+                let tick = TradeTick {
+                    trade_id: trade.trade_id,
+                    price: trade.price,
+                    quantity: trade.quantity,
+                    taker_side: trade.taker_side,
+                    time: trade.timestamp,
+                };
+                let _ = self.0.stream.send(Arc::new(StreamItem::Trade(trade.instrument, tick)));
+                for (index, candle) in candles.into_iter().enumerate() {
+                    let _ = self.0.stream.send(Arc::new(StreamItem::Candle(trade.instrument, index, candle)));
+                }
+            }
+            if matches!(
+                event,
+                Event::AdminApplied(AdminApplied::InstrumentAdded(_) | AdminApplied::InstrumentStatusSet(..))
+            ) {
+                let catalog = Arc::clone(&self.0.catalog);
+                let _ = handle.try_read(Box::new(move |e| {
+                    *catalog.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Catalog::from_engine(e);
+                }));
+            }
+            let _ = self.0.stream.send(Arc::new(StreamItem::Event(sequence.0, event)));
+            self.0.last_event_sequence.store(sequence.0, Ordering::Release);
+            self.0.projected.send_replace(sequence.0);
+        }
+    }
+
+    /// Samples engine depth and publishes sequenced deltas when the market moved.
+    async fn poll_books(self) {
+        let mut ticker = tokio::time::interval(self.config().book_poll);
+        let mut seen = u64::MAX;
+        loop {
+            ticker.tick().await;
+            let last = self.0.last_event_sequence.load(Ordering::Acquire);
+            if last == seen {
+                continue;
+            }
+            seen = last;
+            let depth = self.config().book_depth;
+            let ids: Vec<InstrumentId> = self.catalog().listings().iter().map(|l| l.instrument.id()).collect();
+            let Ok(snapshots) = self
+                .read(move |engine| ids.iter().map(|id| (*id, snapshot(engine, *id, depth))).collect::<Vec<_>>())
+                .await
+            else {
+                continue;
+            };
+            let sequence = self.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner).published_sequence();
+            let mut books = self.0.books.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (instrument, mut snapshot) in snapshots {
+                snapshot.sequence = sequence;
+                let previous = books.get(&instrument).cloned().unwrap_or_default();
+                if previous.bids == snapshot.bids && previous.asks == snapshot.asks {
+                    continue;
+                }
+                let (bids, asks) = snapshot.delta_from(&previous);
+                let item = StreamItem::BookDelta { instrument, sequence, prev_sequence: previous.sequence, bids, asks };
+                books.insert(instrument, snapshot);
+                let _ = self.0.stream.send(Arc::new(item));
+            }
+        }
+    }
+
+    /// The latest sampled book of an instrument.
+    fn book(&self, instrument: InstrumentId) -> BookSnapshot {
+        self.0
+            .books
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&instrument)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Top `depth` levels per side, best first.
+pub(crate) fn snapshot(engine: &Engine, instrument: InstrumentId, depth: usize) -> BookSnapshot {
+    let mut book = BookSnapshot::default();
+    engine.depth(instrument, Side::Buy, depth, |l| book.bids.push((l.price, l.quantity)));
+    engine.depth(instrument, Side::Sell, depth, |l| book.asks.push((l.price, l.quantity)));
+    book
+}
+
+fn submit_problem(error: SubmitError) -> Problem {
+    match error {
+        SubmitError::Backpressure => {
+            let mut p = Problem::unavailable("overloaded", "the engine is at capacity; retry shortly");
+            p.retry_after_s = Some(1);
+            p
+        }
+        SubmitError::Closed => Problem::unavailable("unavailable", "shutting down"),
+        SubmitError::JournalFailed => Problem::unavailable("unavailable", "journal failed"),
+    }
+}
+
+/// The complete router.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/account", get(account::whoami))
+        .route("/api/orders", post(orders::place).get(orders::list).delete(orders::cancel_all))
+        .route("/api/orders/{order_id}", get(orders::get_one).delete(orders::cancel).patch(orders::amend))
+        .route("/api/executions", get(orders::executions))
+        .route("/api/risk/validate", post(account::validate))
+        .route("/api/risk/positions", get(account::positions))
+        .route("/api/risk/limits", get(account::limits).put(account::set_limits))
+        .route("/api/admin/kill-switch", post(account::kill_switch))
+        .route("/api/instruments", get(market_routes::instruments))
+        .route("/api/market-data/prices/{symbol}", get(market_routes::prices))
+        .route("/api/market-data/orderbook/{symbol}", get(market_routes::orderbook))
+        .route("/api/market-data/candles/{symbol}", get(market_routes::candles))
+        .route("/api/demo/accounts", get(account::demo_accounts))
+        .route("/ws/market-data", get(ws::market_data))
+        .route("/ws/orders", get(ws::orders))
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics_text));
+    let mut app = match state.config().static_dir.clone() {
+        Some(dir) if dir.join("index.html").exists() => {
+            let index = dir.join("index.html");
+            api.fallback_service(
+                tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index)),
+            )
+        }
+        _ => api.fallback(|| async { Problem::not_found("not_found", "no such route") }),
+    };
+    let origins: Vec<HeaderValue> =
+        state.config().cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            "idempotency-key".parse().unwrap_or(header::ACCEPT),
+        ]);
+    let body_max = state.config().body_bytes_max;
+    app = app
+        .layer(axum::extract::DefaultBodyLimit::max(body_max))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(cors);
+    app.with_state(state)
+}
+
+/// Per-IP rate limit, declared-size body limit, and request latency metrics.
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
+        && state.0.ip_limiter.check_key(&addr.ip()).is_err()
+    {
+        return Problem::rate_limited(1).into_response();
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > state.config().body_bytes_max) {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("request body over {} bytes", state.config().body_bytes_max),
+        )
+        .into_response();
+    }
+    let response = next.run(request).await;
+    state.0.metrics.request(started.elapsed());
+    response
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let journal_failed = state.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner).journal_failed();
+    let ready = state.0.ready.load(Ordering::Acquire) && !journal_failed;
+    let body = serde_json::json!({ "ready": ready, "engine": if journal_failed { "journal failed" } else { "ok" } });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let (durable, published) = {
+        let engine = state.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (engine.durable_sequence(), engine.published_sequence())
+    };
+    let projected = *state.0.projected.borrow();
+    let text = state.0.metrics.render(&[
+        ("oms_durable_sequence", "Highest sequence durable under the fsync policy.", durable as f64),
+        ("oms_published_sequence", "Highest sequence whose outcome was released.", published as f64),
+        ("oms_projected_sequence", "Highest sequence applied to the HTTP projections.", projected as f64),
+    ]);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

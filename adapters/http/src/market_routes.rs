@@ -1,0 +1,169 @@
+//! Public market-data routes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use oms_core::model::InstrumentStatus;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::dto::format_time;
+use crate::market::INTERVALS;
+use crate::orders::respond;
+use crate::problem::Problem;
+use crate::{AppState, render, snapshot};
+
+/// `GET /api/instruments`.
+pub(crate) async fn instruments(State(state): State<AppState>) -> Response {
+    let catalog = state.catalog();
+    let list: Vec<_> = catalog
+        .listings()
+        .iter()
+        .map(|l| {
+            let s = l.instrument.spec();
+            let code = |id| catalog.asset(id).map(|a| a.spec().code.as_str().to_owned());
+            json!({
+                "symbol": s.symbol.as_str(),
+                "base": code(s.base),
+                "quote": code(s.quote),
+                "tickSize": s.tick_size.normalize().to_string(),
+                "lotSize": s.lot_size.normalize().to_string(),
+                "minQuantity": s.quantity_min.normalize().to_string(),
+                "maxQuantity": s.quantity_max.normalize().to_string(),
+                "minNotional": s.notional_min.normalize().to_string(),
+                "maxNotional": s.notional_max.normalize().to_string(),
+                "status": if l.status == InstrumentStatus::Trading { "trading" } else { "halted" },
+            })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+/// `GET /api/market-data/prices/{symbol}`.
+pub(crate) async fn prices(State(state): State<AppState>, Path(symbol): Path<String>) -> Response {
+    respond((|| {
+        let catalog = state.catalog();
+        let (id, listing) = catalog
+            .by_symbol(&symbol)
+            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
+        let i = &listing.instrument;
+        let ticker = state.market().ticker(id);
+        let book = state.book(id);
+        let p = |v: Option<oms_core::model::Price>| v.map(|v| render::price(i, v));
+        let change = match (ticker.last, ticker.open) {
+            (Some(last), Some(open)) => Some(render::price(i, oms_core::model::Price(last.0 - open.0))),
+            _ => None,
+        };
+        Ok(Json(json!({
+            "symbol": symbol,
+            "last": p(ticker.last),
+            "bestBid": p(book.bids.first().map(|l| l.0)),
+            "bestAsk": p(book.asks.first().map(|l| l.0)),
+            "open24h": p(ticker.open),
+            "high24h": p(ticker.high),
+            "low24h": p(ticker.low),
+            "volume24h": render::quantity(i, oms_core::model::Quantity(ticker.volume)),
+            "change24h": change,
+        }))
+        .into_response())
+    })())
+}
+
+/// Query of the order book route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DepthQuery {
+    depth: Option<usize>,
+}
+
+/// `GET /api/market-data/orderbook/{symbol}?depth=` — an engine read, so it is exact as of
+/// its sequence.
+pub(crate) async fn orderbook(
+    State(state): State<AppState>,
+    Path(symbol): Path<String>,
+    query: Result<Query<DepthQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond(
+        async {
+            let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+            let depth = query.depth.unwrap_or(50);
+            if depth == 0 || depth > 500 {
+                return Err(Problem::bad_request("invalid_query", "depth must be 1..=500"));
+            }
+            let (id, instrument) = {
+                let catalog = state.catalog();
+                let (id, listing) = catalog
+                    .by_symbol(&symbol)
+                    .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
+                (id, listing.instrument)
+            };
+            let (book, sequence) = state
+                .read(move |engine| (snapshot(engine, id, depth), engine.last_sequence().map_or(0, |s| s.0)))
+                .await?;
+            let side = |levels: &[(oms_core::model::Price, oms_core::model::Quantity)]| -> Vec<[String; 2]> {
+                levels
+                    .iter()
+                    .map(|(p, q)| [render::price(&instrument, *p), render::quantity(&instrument, *q)])
+                    .collect()
+            };
+            Ok(Json(
+                json!({ "symbol": symbol, "sequence": sequence, "bids": side(&book.bids), "asks": side(&book.asks) }),
+            )
+            .into_response())
+        }
+        .await,
+    )
+}
+
+/// Query of the candles route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CandleQuery {
+    interval: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/market-data/candles/{symbol}?interval=&limit=`.
+pub(crate) async fn candles(
+    State(state): State<AppState>,
+    Path(symbol): Path<String>,
+    query: Result<Query<CandleQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond((|| {
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let interval = query.interval.unwrap_or_else(|| "1m".into());
+        let index = INTERVALS
+            .iter()
+            .position(|(name, _)| *name == interval)
+            .ok_or_else(|| Problem::bad_request("invalid_query", "interval must be 1m, 5m or 1h"))?;
+        let limit = query.limit.unwrap_or(500);
+        if limit == 0 || limit > 1_000 {
+            return Err(Problem::bad_request("invalid_query", "limit must be 1..=1000"));
+        }
+        let catalog = state.catalog();
+        let (id, listing) = catalog
+            .by_symbol(&symbol)
+            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
+        let i = &listing.instrument;
+        let market = state.market();
+        let list: Vec<_> = market
+            .instrument(id)
+            .map(|m| {
+                let series = &m.candles[index];
+                series.iter().skip(series.len().saturating_sub(limit)).map(|c| candle_json(i, c)).collect()
+            })
+            .unwrap_or_default();
+        Ok(Json(json!({ "symbol": symbol, "interval": interval, "candles": list })).into_response())
+    })())
+}
+
+pub(crate) fn candle_json(i: &oms_core::model::Instrument, c: &crate::market::Candle) -> serde_json::Value {
+    json!({
+        "time": format_time(c.start),
+        "open": render::price(i, c.open),
+        "high": render::price(i, c.high),
+        "low": render::price(i, c.low),
+        "close": render::price(i, c.close),
+        "volume": render::quantity(i, oms_core::model::Quantity(c.volume)),
+    })
+}

@@ -1,0 +1,392 @@
+//! Order routes: place, read, list, cancel, amend, cancel-all, executions.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use oms_core::model::{
+    Action, AmendOrder, CancelOrder, MassCancel, Order, OrderId, OrderStatus, Quantity, RejectReason, Timestamp,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::dto::{AmendBody, PlaceOrder};
+use crate::problem::Problem;
+use crate::render;
+
+/// Most orders or executions per page.
+const PAGE_MAX: usize = 500;
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() { "invalid_json" } else { "invalid_field" };
+        Problem::bad_request(code, e.to_string())
+    })
+}
+
+pub(crate) fn respond(result: Result<Response, Problem>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/orders`.
+pub(crate) async fn place(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let task_state = state.clone();
+    let task_body = body.clone();
+    state
+        .0
+        .idempotency
+        .run(caller.account, &headers, &body, move || async move {
+            respond(place_inner(&task_state, caller.account, &task_body).await)
+        })
+        .await
+}
+
+async fn place_inner(state: &AppState, account: oms_core::model::AccountId, body: &Bytes) -> Result<Response, Problem> {
+    let request: PlaceOrder = parse_json(body).inspect_err(|p| state.0.metrics.order("invalid", &p.code))?;
+    let generated = state.generated_client_order_id();
+    let new_order = request
+        .to_new_order(&state.catalog(), account, &generated)
+        .inspect_err(|p| state.0.metrics.order("invalid", &p.code))?;
+    let ticket = state.submit(Action::NewOrder(new_order))?;
+    let outcome = state.outcome(ticket).await?;
+    state.projected(ticket.sequence.0).await;
+    let id = OrderId(ticket.sequence.0);
+    if let Some(reason) = outcome.reject.filter(|_| outcome.status == Some(OrderStatus::Rejected)) {
+        state.0.metrics.order("rejected", reason.code());
+        let order = rejected_order(id, &new_order, reason);
+        state.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert_rejected(order, reason);
+        let history = state.history();
+        let record = history.order(id).ok_or_else(|| Problem::unavailable("unavailable", "order not projected"))?;
+        return Ok((StatusCode::OK, Json(render::order(&state.catalog(), record, Some(Vec::new())))).into_response());
+    }
+    state.0.metrics.order("accepted", "none");
+    let history = state.history();
+    let catalog = state.catalog();
+    let record = history.order(id).ok_or_else(|| Problem::unavailable("unavailable", "order not projected"))?;
+    let fills: Vec<_> = history
+        .executions_of(account)
+        .take_while(|e| e.sequence >= ticket.sequence.0)
+        .filter(|e| e.order_id == id)
+        .map(|e| render::execution(&catalog, e, false))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Ok((StatusCode::CREATED, Json(render::order(&catalog, record, Some(fills)))).into_response())
+}
+
+fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder, _reason: RejectReason) -> Order {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    Order {
+        id,
+        account: request.account,
+        client_order_id: request.client_order_id,
+        instrument: request.instrument,
+        side: request.side,
+        order_type: request.order_type,
+        time_in_force: request.time_in_force,
+        self_trade_prevention: request.self_trade_prevention,
+        post_only: request.post_only,
+        reduce_only: request.reduce_only,
+        status: OrderStatus::Rejected,
+        price: request.price.unwrap_or_default(),
+        stop_price: request.stop_price,
+        quantity: request.quantity,
+        filled: Quantity::ZERO,
+        leaves: Quantity::ZERO,
+        expire_time: request.expire_time,
+        created: Timestamp(now),
+    }
+}
+
+fn parse_order_id(text: &str) -> Result<OrderId, Problem> {
+    text.parse::<u64>().map(OrderId).map_err(|_| Problem::not_found("unknown_order", format!("no order {text:?}")))
+}
+
+/// `GET /api/orders/{orderId}`.
+pub(crate) async fn get_one(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(order_id): Path<String>,
+) -> Response {
+    respond((|| {
+        let id = parse_order_id(&order_id)?;
+        let history = state.history();
+        let record = history
+            .order(id)
+            .filter(|r| r.order.account == caller.account)
+            .ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?;
+        Ok(Json(render::order(&state.catalog(), record, None)).into_response())
+    })())
+}
+
+/// Query of `GET /api/orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    symbol: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/orders`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond((|| {
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let limit = query.limit.unwrap_or(100);
+        if limit == 0 || limit > PAGE_MAX {
+            return Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}")));
+        }
+        let catalog = state.catalog();
+        let instrument = match &query.symbol {
+            Some(symbol) => Some(
+                catalog
+                    .by_symbol(symbol)
+                    .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?
+                    .0,
+            ),
+            None => None,
+        };
+        let status = query.status.as_deref().unwrap_or("all");
+        if !matches!(status, "open" | "closed" | "all") {
+            return Err(Problem::bad_request("invalid_query", "status must be open, closed or all"));
+        }
+        let before = match &query.cursor {
+            Some(c) => Some(c.parse::<u64>().map_err(|_| Problem::bad_request("invalid_query", "bad cursor"))?),
+            None => None,
+        };
+        let history = state.history();
+        let page: Vec<_> = history
+            .orders_of(caller.account, |r| {
+                instrument.is_none_or(|i| r.order.instrument == i)
+                    && before.is_none_or(|b| r.order.id.0 < b)
+                    && match status {
+                        "open" => !r.order.status.is_final(),
+                        "closed" => r.order.status.is_final(),
+                        _ => true,
+                    }
+            })
+            .take(limit + 1)
+            .collect();
+        let next = (page.len() > limit).then(|| page[limit - 1].order.id.0.to_string());
+        let orders: Vec<_> = page.iter().take(limit).map(|r| render::order(&catalog, r, None)).collect();
+        Ok(Json(json!({ "orders": orders, "nextCursor": next })).into_response())
+    })())
+}
+
+/// `DELETE /api/orders/{orderId}`.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let task_state = state.clone();
+    state
+        .0
+        .idempotency
+        .run(caller.account, &headers, &Bytes::from(format!("DELETE {order_id}")), move || async move {
+            respond(
+                async {
+                    let id = parse_order_id(&order_id)?;
+                    let outcome = task_state
+                        .execute(Action::CancelOrder(CancelOrder { account: caller.account, order_id: id }))
+                        .await?;
+                    order_reply(&task_state, caller.account, id, outcome.reject)
+                }
+                .await,
+            )
+        })
+        .await
+}
+
+/// `PATCH /api/orders/{orderId}`.
+pub(crate) async fn amend(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let task_state = state.clone();
+    let task_body = body.clone();
+    let mut keyed = body.to_vec();
+    keyed.extend_from_slice(order_id.as_bytes());
+    state
+        .0
+        .idempotency
+        .run(caller.account, &headers, &Bytes::from(keyed), move || async move {
+            respond(
+                async {
+                    let id = parse_order_id(&order_id)?;
+                    let request: AmendBody = parse_json(&task_body)?;
+                    let instrument = {
+                        let history = task_state.history();
+                        let record = history
+                            .order(id)
+                            .filter(|r| r.order.account == caller.account)
+                            .ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?;
+                        record.order.instrument
+                    };
+                    let amend = {
+                        let catalog = task_state.catalog();
+                        let listing = catalog
+                            .listing(instrument)
+                            .ok_or_else(|| Problem::not_found("unknown_symbol", "instrument gone"))?;
+                        let i = &listing.instrument;
+                        if request.price.is_none() && request.quantity.is_none() {
+                            return Err(Problem::bad_request("invalid_field", "give price and/or quantity"));
+                        }
+                        AmendOrder {
+                            account: caller.account,
+                            order_id: id,
+                            price: request.price.as_deref().map(|p| crate::dto::price(i, "price", p)).transpose()?,
+                            quantity: request
+                                .quantity
+                                .as_deref()
+                                .map(|q| crate::dto::quantity(i, "quantity", q))
+                                .transpose()?,
+                        }
+                    };
+                    let outcome = task_state.execute(Action::AmendOrder(amend)).await?;
+                    order_reply(&task_state, caller.account, id, outcome.reject)
+                }
+                .await,
+            )
+        })
+        .await
+}
+
+/// The order after a cancel or amend, or the engine's refusal.
+fn order_reply(
+    state: &AppState,
+    account: oms_core::model::AccountId,
+    id: OrderId,
+    reject: Option<RejectReason>,
+) -> Result<Response, Problem> {
+    if let Some(reason) = reject {
+        return Err(match reason {
+            RejectReason::UnknownOrder => Problem::not_found("unknown_order", format!("no working order {}", id.0)),
+            other => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, other.code(), other.to_string()),
+        });
+    }
+    let history = state.history();
+    let record = history
+        .order(id)
+        .filter(|r| r.order.account == account)
+        .ok_or_else(|| Problem::not_found("unknown_order", "order not found"))?;
+    Ok(Json(render::order(&state.catalog(), record, None)).into_response())
+}
+
+/// Query of `DELETE /api/orders`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SymbolQuery {
+    symbol: Option<String>,
+}
+
+/// `DELETE /api/orders?symbol=`.
+pub(crate) async fn cancel_all(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<SymbolQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let task_state = state.clone();
+    let key_body = Bytes::from(format!("DELETE all {:?}", query.as_ref().ok().and_then(|q| q.symbol.clone())));
+    state
+        .0
+        .idempotency
+        .run(caller.account, &headers, &key_body, move || async move {
+            respond(
+                async {
+                    let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+                    let instrument = match &query.symbol {
+                        Some(symbol) => Some(
+                            task_state
+                                .catalog()
+                                .by_symbol(symbol)
+                                .ok_or_else(|| {
+                                    Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}"))
+                                })?
+                                .0,
+                        ),
+                        None => None,
+                    };
+                    let open: Vec<OrderId> = task_state
+                        .history()
+                        .orders_of(caller.account, |r| {
+                            !r.order.status.is_final() && instrument.is_none_or(|i| r.order.instrument == i)
+                        })
+                        .map(|r| r.order.id)
+                        .collect();
+                    task_state.execute(Action::MassCancel(MassCancel { account: caller.account, instrument })).await?;
+                    let history = task_state.history();
+                    let catalog = task_state.catalog();
+                    let cancelled: Vec<_> = open
+                        .iter()
+                        .filter_map(|id| history.order(*id))
+                        .filter(|r| r.order.status == OrderStatus::Cancelled)
+                        .map(|r| render::order(&catalog, r, None))
+                        .collect();
+                    Ok(Json(json!({ "cancelled": cancelled })).into_response())
+                }
+                .await,
+            )
+        })
+        .await
+}
+
+/// Query of `GET /api/executions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExecutionsQuery {
+    symbol: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/executions`.
+pub(crate) async fn executions(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<ExecutionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    respond((|| {
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let limit = query.limit.unwrap_or(100);
+        if limit == 0 || limit > PAGE_MAX {
+            return Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}")));
+        }
+        let catalog = state.catalog();
+        let instrument = match &query.symbol {
+            Some(symbol) => Some(
+                catalog
+                    .by_symbol(symbol)
+                    .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?
+                    .0,
+            ),
+            None => None,
+        };
+        let history = state.history();
+        let list: Vec<_> = history
+            .executions_of(caller.account)
+            .filter(|e| instrument.is_none_or(|i| e.instrument == i))
+            .take(limit)
+            .map(|e| render::execution(&catalog, e, true))
+            .collect();
+        Ok(Json(json!({ "executions": list })).into_response())
+    })())
+}

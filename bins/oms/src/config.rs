@@ -1,0 +1,174 @@
+//! Command line, `OMS_*` environment variables and an optional TOML file, in that order of
+//! precedence: a flag beats its variable, which beats the file, which beats the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use oms_core::engine::EngineConfig;
+use oms_core::journal::FsyncPolicy;
+use oms_core::model::RiskLimits;
+use serde::Deserialize;
+
+/// The OMS: engine, HTTP/WebSocket API and dashboard in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "oms", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the OMS (engine, HTTP/WS API, dashboard).
+    Serve(ServeFlags),
+    /// Recover a data directory and print its state hash and counts.
+    Replay {
+        /// Data directory (journal and snapshots).
+        #[arg(long, env = "OMS_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// Flags of `oms serve`; every one can also come from `OMS_<NAME>` or the TOML file.
+#[derive(Debug, Args)]
+pub struct ServeFlags {
+    /// TOML file with any of the settings below (flag and env take precedence).
+    #[arg(long, env = "OMS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address.
+    #[arg(long, env = "OMS_LISTEN")]
+    pub listen: Option<String>,
+    /// Journal and snapshots directory.
+    #[arg(long, env = "OMS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Load the demo market (instruments, funded accounts, API keys) and run the liquidity bot.
+    #[arg(long, env = "OMS_DEMO", num_args = 0..=1, default_missing_value = "true")]
+    pub demo: Option<bool>,
+    /// With --demo: run the liquidity bot (default true).
+    #[arg(long, env = "OMS_DEMO_LIQUIDITY", num_args = 0..=1, default_missing_value = "true")]
+    pub demo_liquidity: Option<bool>,
+    /// What an acknowledgement promises: batch | interval:<ms> | none.
+    #[arg(long, env = "OMS_FSYNC")]
+    pub fsync: Option<String>,
+    /// Service role: all | ingress | engine | persister (only `all` until the Kafka adapter).
+    #[arg(long, env = "OMS_ROLE")]
+    pub role: Option<String>,
+    /// Binary TCP gateway address (later issue).
+    #[arg(long, env = "OMS_TCP_LISTEN")]
+    pub tcp_listen: Option<String>,
+    /// Kafka brokers (later issue).
+    #[arg(long, env = "OMS_KAFKA")]
+    pub kafka: Option<String>,
+    /// Redis URL (later issue).
+    #[arg(long, env = "OMS_REDIS")]
+    pub redis: Option<String>,
+    /// MongoDB URL (later issue).
+    #[arg(long, env = "OMS_MONGO")]
+    pub mongo: Option<String>,
+    /// Directory of the built dashboard.
+    #[arg(long, env = "OMS_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "OMS_LOG")]
+    pub log: Option<String>,
+    /// HTTP worker threads.
+    #[arg(long, env = "OMS_HTTP_THREADS")]
+    pub http_threads: Option<usize>,
+}
+
+/// The same settings as read from TOML.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    demo: Option<bool>,
+    demo_liquidity: Option<bool>,
+    fsync: Option<String>,
+    role: Option<String>,
+    tcp_listen: Option<String>,
+    kafka: Option<String>,
+    redis: Option<String>,
+    mongo: Option<String>,
+    static_dir: Option<PathBuf>,
+    log: Option<String>,
+    http_threads: Option<usize>,
+}
+
+/// Resolved settings of `oms serve`.
+#[derive(Debug)]
+pub struct ServeArgs {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub demo_liquidity: bool,
+    pub fsync: FsyncPolicy,
+    pub role: String,
+    pub kafka: Option<String>,
+    pub redis: Option<String>,
+    pub mongo: Option<String>,
+    pub static_dir: PathBuf,
+    pub log: String,
+    pub http_threads: usize,
+}
+
+impl ServeFlags {
+    /// Merges flags/env over the file over defaults and validates.
+    pub fn resolve(self) -> anyhow::Result<ServeArgs> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let listen = self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        listen
+            .parse::<SocketAddr>()
+            .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:8080"))?;
+        let fsync_text = self.fsync.or(file.fsync).unwrap_or_else(|| "batch".into());
+        let fsync = fsync_text.parse::<FsyncPolicy>().map_err(|e| anyhow::anyhow!("--fsync: {e}"))?;
+        let role = self.role.or(file.role).unwrap_or_else(|| "all".into());
+        anyhow::ensure!(
+            matches!(role.as_str(), "all" | "ingress" | "engine" | "persister"),
+            "--role must be all, ingress, engine or persister"
+        );
+        let http_threads = self.http_threads.or(file.http_threads).unwrap_or(2);
+        anyhow::ensure!((1..=64).contains(&http_threads), "--http-threads must be 1..=64");
+        if let Some(tcp) = self.tcp_listen.or(file.tcp_listen) {
+            anyhow::bail!("--tcp-listen {tcp} is not available yet (the binary gateway is a later issue)");
+        }
+        Ok(ServeArgs {
+            listen,
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "./data".into()),
+            demo: self.demo.or(file.demo).unwrap_or(false),
+            demo_liquidity: self.demo_liquidity.or(file.demo_liquidity).unwrap_or(true),
+            fsync,
+            role,
+            kafka: self.kafka.or(file.kafka),
+            redis: self.redis.or(file.redis),
+            mongo: self.mongo.or(file.mongo),
+            static_dir: self.static_dir.or(file.static_dir).unwrap_or_else(|| "frontend/dist".into()),
+            log: self.log.or(file.log).unwrap_or_else(|| "info".into()),
+            http_threads,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Engine capacities of the packaged service.
+pub fn engine_config() -> EngineConfig {
+    EngineConfig {
+        instruments_max: 64,
+        assets_max: 64,
+        accounts_max: 100_000,
+        book_orders_max: 1 << 18,
+        stop_orders_max: 1 << 14,
+        default_limits: RiskLimits::PERMISSIVE,
+    }
+}

@@ -1,0 +1,128 @@
+//! `oms`: the OMS binary. Thin by design: it parses configuration and wires crates.
+//!
+//! ```sh
+//! oms serve --demo                 # engine + HTTP/WS + dashboard on 127.0.0.1:8080, demo market
+//! oms replay --data-dir ./data     # recovered state hash and counts, without serving
+//! ```
+
+mod config;
+mod demo;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use oms_core::book::LevelBook;
+use oms_core::journal::recover;
+use oms_core::prelude::*;
+use oms_http::auth::{ApiKeys, Principal};
+use oms_http::{AppState, HttpConfig, router};
+
+use crate::config::{Cli, Command, ServeArgs};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args.resolve()?),
+        Command::Replay { data_dir } => replay(&data_dir),
+    }
+}
+
+fn replay(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut sink = CountingSink::default();
+    let recovered = recover::<LevelBook>(data_dir, config::engine_config(), &mut sink)
+        .with_context(|| format!("recovering {}", data_dir.display()))?;
+    let engine = &recovered.engine;
+    println!("state_hash        {:016x}", engine.state_hash());
+    println!("last_sequence     {}", recovered.last_sequence);
+    println!("snapshot_sequence {}", recovered.snapshot_sequence.map_or("none".into(), |s| s.to_string()));
+    println!("replayed          {}", recovered.replayed);
+    println!("truncated_bytes   {}", recovered.truncated_bytes);
+    println!("events            {} (trades {})", sink.events, sink.trades);
+    println!("instruments       {}", engine.instruments().count());
+    println!("accounts          {}", engine.accounts().count());
+    println!("working_orders    {}", engine.working_orders());
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(&args.log);
+    anyhow::ensure!(
+        args.role == "all",
+        "role {:?} needs the Kafka adapter, which is not built yet; use --role all",
+        args.role
+    );
+    for (flag, value) in [("--redis", &args.redis), ("--kafka", &args.kafka), ("--mongo", &args.mongo)] {
+        anyhow::ensure!(value.is_none(), "{flag} is not available yet (its adapter is a later issue); run without it");
+    }
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let mut builder =
+        Engine::builder().config(config::engine_config()).journal(&args.data_dir, args.fsync).ring_slots(1 << 16);
+    let demo = args.demo.then(|| demo::Demo::new(&args.data_dir)).transpose()?;
+    if let Some(demo) = &demo {
+        for action in demo.genesis() {
+            builder = builder.genesis(action);
+        }
+    }
+    let handle = builder.start().context("starting the engine (recovery)")?;
+    let recovery = handle.recovery();
+    tracing::info!(last_sequence = recovery.last_sequence, replayed = recovery.replayed, snapshot = ?recovery.snapshot_sequence, truncated = recovery.truncated_bytes, "recovered");
+    let mut keys = ApiKeys::default();
+    let mut http = HttpConfig { static_dir: Some(args.static_dir.clone()), ..HttpConfig::default() };
+    if let Some(demo) = &demo {
+        for account in demo.accounts() {
+            keys.insert(&account.api_key, Principal { account: account.account, admin: account.admin });
+        }
+        http.demo_accounts = Some(demo.listing());
+        demo.print_and_save()?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
+    let shutdown_handle = handle.clone();
+    runtime.block_on(async move {
+        let state = AppState::start(handle.clone(), keys, http).await.map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+        let listener =
+            tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+        tracing::info!(listen = %args.listen, dashboard = %args.static_dir.display(), "serving");
+        let bot = demo
+            .as_ref()
+            .filter(|_| args.demo_liquidity)
+            .map(|d| tokio::spawn(demo::liquidity_bot(handle.clone(), d.market_maker())));
+        drop(handle);
+        let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        if let Some(bot) = bot {
+            bot.abort();
+        }
+        anyhow::Ok(())
+    })?;
+    // Let in-flight handlers finish, then drain the ring, sync and snapshot.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    let report = shutdown_handle.shutdown().map_err(|e| anyhow::anyhow!("engine shutdown: {e}"))?;
+    tracing::info!(last_sequence = report.last_sequence, state_hash = format!("{:016x}", report.state_hash), snapshot = ?report.snapshot, "stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal: finishing in-flight requests");
+}
+
+fn init_logging(filter: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).try_init();
+}
