@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the OMS (engine, HTTP/WS API, dashboard).
-    Serve(ServeFlags),
+    Serve(Box<ServeFlags>),
     /// Recover a data directory and print its state hash and counts.
     Replay {
         /// Data directory (journal and snapshots).

@@ -211,7 +211,7 @@ pub async fn liquidity_bot(mut handle: EngineHandle, maker: MarketMaker) {
             }
             if rng % 10 < 4 {
                 n += 1;
-                let side = if rng % 2 == 0 { Side::Buy } else { Side::Sell };
+                let side = if rng.is_multiple_of(2) { Side::Buy } else { Side::Sell };
                 let price = if side == Side::Buy { mid + 3 * step } else { mid - 3 * step };
                 let _ = handle.try_submit(order(
                     TAKER,

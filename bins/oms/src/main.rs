@@ -23,7 +23,7 @@ use crate::config::{Cli, Command, ServeArgs};
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args.resolve()?),
+        Command::Serve(args) => serve((*args).resolve()?),
         Command::Replay { data_dir } => replay(&data_dir),
     }
 }
