@@ -74,6 +74,9 @@ pub struct HttpConfig {
     pub demo_accounts: Option<Vec<DemoAccount>>,
     /// How long a request waits for the engine's answer.
     pub engine_timeout: Duration,
+    /// Rebuild order/fill/candle history from this journal at start (the engine's data
+    /// directory and configuration); without it history starts empty.
+    pub history_from: Option<(PathBuf, oms_core::engine::EngineConfig)>,
 }
 
 impl Default for HttpConfig {
@@ -88,6 +91,7 @@ impl Default for HttpConfig {
             book_depth: 100,
             demo_accounts: None,
             engine_timeout: Duration::from_secs(10),
+            history_from: None,
         }
     }
 }
@@ -183,10 +187,20 @@ impl AppState {
             config,
         }));
         state.reload_catalog().await?;
+        let replayed = match state.config().history_from.clone() {
+            Some((dir, config)) => {
+                let rebuild = state.clone();
+                tokio::task::spawn_blocking(move || rebuild.rebuild_history(&dir, config))
+                    .await
+                    .map_err(|e| Problem::unavailable("unavailable", e.to_string()))??
+            }
+            None => 0,
+        };
+        state.0.projected.send_replace(replayed);
         let pump_state = state.clone();
         std::thread::Builder::new()
             .name("oms-http-pump".into())
-            .spawn(move || pump_state.pump(&subscription, pump_handle))
+            .spawn(move || pump_state.pump(&subscription, pump_handle, replayed))
             .map_err(|e| Problem::unavailable("unavailable", e.to_string()))?;
         tokio::spawn(state.clone().poll_books());
         state.0.ready.store(true, Ordering::Release);
@@ -286,13 +300,30 @@ impl AppState {
 
     // ----- Event pump and book poller ------------------------------------------------
 
-    fn pump(&self, subscription: &oms_core::pipeline::Subscription, mut handle: EngineHandle) {
+    /// Replays the journal into the projections; returns the last sequence covered.
+    fn rebuild_history(&self, dir: &std::path::Path, config: oms_core::engine::EngineConfig) -> Result<u64, Problem> {
+        let mut history = self.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut market = self.0.market.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        oms_core::journal::replay_all(dir, config, |sequence, event| {
+            history.apply(sequence.0, event);
+            if let Event::Trade(trade) = event {
+                market.apply_trade(trade);
+            }
+        })
+        .map_err(|e| Problem::unavailable("unavailable", format!("rebuilding history: {e}")))
+    }
+
+    fn pump(&self, subscription: &oms_core::pipeline::Subscription, mut handle: EngineHandle, replayed: u64) {
         loop {
             let (sequence, event) = match subscription.recv_timeout(Duration::from_secs(1)) {
                 Ok(item) => item,
                 Err(oms_core::pipeline::SubscriptionError::Timeout) => continue,
                 Err(_) => return,
             };
+            // Already folded in by the start-up replay of the journal.
+            if sequence.0 <= replayed {
+                continue;
+            }
             self.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply(sequence.0, &event);
             if let Event::Trade(trade) = &event {
                 let candles =

@@ -68,7 +68,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let recovery = handle.recovery();
     tracing::info!(last_sequence = recovery.last_sequence, replayed = recovery.replayed, snapshot = ?recovery.snapshot_sequence, truncated = recovery.truncated_bytes, "recovered");
     let mut keys = ApiKeys::default();
-    let mut http = HttpConfig { static_dir: Some(args.static_dir.clone()), ..HttpConfig::default() };
+    let mut http = HttpConfig {
+        static_dir: Some(args.static_dir.clone()),
+        history_from: Some((args.data_dir.clone(), config::engine_config())),
+        ..HttpConfig::default()
+    };
     if let Some(demo) = &demo {
         for account in demo.accounts() {
             keys.insert(&account.api_key, Principal { account: account.account, admin: account.admin });

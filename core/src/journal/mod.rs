@@ -20,7 +20,7 @@ mod snapshot_file;
 mod writer;
 
 pub use record::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX_BYTES, SEGMENT_MAGIC, ScanEnd, scan_segment};
-pub use recovery::{Recovered, RecoveryError, recover};
+pub use recovery::{Recovered, RecoveryError, recover, replay_all};
 pub use snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots, write_snapshot};
 pub use writer::{FsyncPolicy, JournalConfig, JournalWriter, ParseFsyncPolicyError};
 

@@ -198,3 +198,50 @@ fn truncate(path: &Path, offset: u64) -> std::io::Result<()> {
     file.set_len(offset)?;
     file.sync_all()
 }
+
+/// Replays the whole journal from its first record into a fresh engine, ignoring
+/// snapshots, and hands every event to `visit` with its command's sequence. Read models
+/// (order history, fills, candles) rebuild themselves with it after a restart. Stops at a
+/// torn tail without repairing it (recovery owns repairs). Returns the last sequence seen.
+pub fn replay_all(
+    data_dir: &Path,
+    config: EngineConfig,
+    mut visit: impl FnMut(Sequence, &crate::model::Event),
+) -> Result<u64, RecoveryError> {
+    struct Tagged<'a, F: FnMut(Sequence, &crate::model::Event)> {
+        sequence: Sequence,
+        visit: &'a mut F,
+    }
+    impl<F: FnMut(Sequence, &crate::model::Event)> EventSink for Tagged<'_, F> {
+        fn emit(&mut self, event: &crate::model::Event) {
+            (self.visit)(self.sequence, event);
+        }
+    }
+    let mut engine = Engine::<crate::book::LevelBook>::with_book(config);
+    let segments =
+        list_segments(data_dir).map_err(|source| RecoveryError::Io { path: segments_dir(data_dir), source })?;
+    let mut last = 0;
+    for (_, path) in segments {
+        let bytes = std::fs::read(&path).map_err(|source| RecoveryError::Io { path: path.clone(), source })?;
+        if bytes.len() < SEGMENT_MAGIC.len() {
+            continue;
+        }
+        let mut failure = None;
+        scan_segment(&bytes, |sequence, payload, offset| {
+            if failure.is_some() {
+                return;
+            }
+            match decode_command(Sequence(sequence), payload) {
+                Ok(command) => {
+                    engine.apply(&command, &mut Tagged { sequence: command.sequence, visit: &mut visit });
+                    last = sequence;
+                }
+                Err(e) => failure = Some(corrupt(&path, offset, &e)),
+            }
+        });
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+    }
+    Ok(last)
+}
