@@ -144,7 +144,8 @@ struct Inner {
     history: RwLock<History>,
     market: RwLock<MarketData>,
     books: RwLock<FxHashMap<InstrumentId, BookSnapshot>>,
-    projected: watch::Sender<u64>,
+    /// `(sequence, events of it applied)` of the last event folded into the projections.
+    projected: watch::Sender<(u64, u32)>,
     last_event_sequence: AtomicU64,
     stream: broadcast::Sender<Arc<StreamItem>>,
     idempotency: idempotency::IdempotencyStore,
@@ -175,7 +176,7 @@ impl AppState {
             history: RwLock::new(History::default()),
             market: RwLock::new(MarketData::default()),
             books: RwLock::new(FxHashMap::default()),
-            projected: watch::channel(0).0,
+            projected: watch::channel((0, u32::MAX)).0,
             last_event_sequence: AtomicU64::new(0),
             stream,
             idempotency: idempotency::IdempotencyStore::default(),
@@ -196,7 +197,7 @@ impl AppState {
             }
             None => 0,
         };
-        state.0.projected.send_replace(replayed);
+        state.0.projected.send_replace((replayed, u32::MAX));
         let pump_state = state.clone();
         std::thread::Builder::new()
             .name("oms-http-pump".into())
@@ -266,15 +267,20 @@ impl AppState {
     async fn execute(&self, action: Action) -> Result<Outcome, Problem> {
         let ticket = self.submit(action)?;
         let outcome = self.outcome(ticket).await?;
-        if outcome.events > 0 {
-            self.projected(ticket.sequence.0).await;
-        }
+        self.projected(&outcome).await;
         Ok(outcome)
     }
 
-    async fn projected(&self, sequence: u64) {
+    /// Waits until every event of the command has been folded into the projections (a
+    /// command's events share its sequence, so the sequence alone is not enough).
+    async fn projected(&self, outcome: &Outcome) {
+        if outcome.events == 0 {
+            return;
+        }
+        let (sequence, events) = (outcome.sequence.0, outcome.events);
         let mut watermark = self.0.projected.subscribe();
-        let _ = tokio::time::timeout(self.config().engine_timeout, watermark.wait_for(|s| *s >= sequence)).await;
+        let done = |&(s, n): &(u64, u32)| s > sequence || (s == sequence && n >= events);
+        let _ = tokio::time::timeout(self.config().engine_timeout, watermark.wait_for(done)).await;
     }
 
     /// Runs `read` on the engine thread after everything sequenced so far; answers once the
@@ -351,7 +357,14 @@ impl AppState {
             }
             let _ = self.0.stream.send(Arc::new(StreamItem::Event(sequence.0, event)));
             self.0.last_event_sequence.store(sequence.0, Ordering::Release);
-            self.0.projected.send_replace(sequence.0);
+            self.0.projected.send_modify(|(s, n)| {
+                if *s == sequence.0 {
+                    *n += 1;
+                } else {
+                    *s = sequence.0;
+                    *n = 1;
+                }
+            });
         }
     }
 
@@ -509,7 +522,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         let engine = state.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         (engine.durable_sequence(), engine.published_sequence())
     };
-    let projected = *state.0.projected.borrow();
+    let projected = state.0.projected.borrow().0;
     let text = state.0.metrics.render(&[
         ("oms_durable_sequence", "Highest sequence durable under the fsync policy.", durable as f64),
         ("oms_published_sequence", "Highest sequence whose outcome was released.", published as f64),

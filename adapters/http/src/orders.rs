@@ -57,7 +57,7 @@ async fn place_inner(state: &AppState, account: oms_core::model::AccountId, body
         .inspect_err(|p| state.0.metrics.order("invalid", &p.code))?;
     let ticket = state.submit(Action::NewOrder(new_order))?;
     let outcome = state.outcome(ticket).await?;
-    state.projected(ticket.sequence.0).await;
+    state.projected(&outcome).await;
     let id = OrderId(ticket.sequence.0);
     if let Some(reason) = outcome.reject.filter(|_| outcome.status == Some(OrderStatus::Rejected)) {
         state.0.metrics.order("rejected", reason.code());
