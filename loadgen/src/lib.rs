@@ -5,6 +5,7 @@
 //! latency of every command that should have been sent during it (no coordinated
 //! omission). Latencies go into an HdrHistogram; the report gives p50 … p99.99 and max.
 
+pub mod http;
 pub mod inproc;
 pub mod report;
 pub mod workload;

@@ -17,9 +17,18 @@ use oms_core::pipeline::{FsyncPolicy, WaitMode};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Where to send: `inproc` (the pipeline in this process).
+    /// Where to send: `inproc` (the pipeline in this process) or `http://HOST:PORT`.
     #[arg(long, default_value = "inproc")]
     target: String,
+    /// With an http target: the `--demo` accounts file (`[{"accountId","apiKey"}]`).
+    #[arg(long)]
+    api_keys: Option<PathBuf>,
+    /// With an http target: connections (requests in flight) at most.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// With an http target: symbol to trade.
+    #[arg(long, default_value = "BTC-USD")]
+    symbol: String,
     /// Planned commands per second.
     #[arg(long)]
     rate: u64,
@@ -35,7 +44,7 @@ struct Cli {
     /// `batch`, `none` or `interval:<ms>` (with --journal).
     #[arg(long, default_value = "batch")]
     fsync: FsyncPolicy,
-    /// Stage wait strategy: `yield`, `spin` or `sleep:<µs>`.
+    /// Stage wait strategy: `yield`, `spin`, `backoff` or `sleep:<µs>`.
     #[arg(long, default_value = "yield", value_parser = parse_wait)]
     wait: WaitMode,
     /// Ring slots (power of two).
@@ -53,6 +62,7 @@ fn parse_wait(text: &str) -> Result<WaitMode, String> {
     match text {
         "yield" => Ok(WaitMode::Yield),
         "spin" => Ok(WaitMode::BusySpin),
+        "backoff" => Ok(WaitMode::Backoff(Duration::from_micros(50))),
         _ => text
             .strip_prefix("sleep:")
             .and_then(|us| us.parse().ok())
@@ -63,12 +73,24 @@ fn parse_wait(text: &str) -> Result<WaitMode, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    anyhow::ensure!(
-        cli.target == "inproc",
-        "target {:?} is not available yet (inproc only; tcp and http come with their gateways)",
-        cli.target
-    );
     anyhow::ensure!(cli.duration > 0.0 && cli.warmup >= 0.0, "--duration must be positive and --warmup not negative");
+    if cli.target.starts_with("http://") {
+        let keys = cli.api_keys.as_deref().context("--api-keys <file> is required with an http target")?;
+        let options = loadgen::http::HttpOptions {
+            base: cli.target.trim_end_matches('/').to_owned(),
+            rate: cli.rate,
+            duration: Duration::from_secs_f64(cli.duration),
+            warmup: Duration::from_secs_f64(cli.warmup),
+            api_keys: loadgen::http::read_api_keys(keys)?,
+            connections: cli.connections,
+            symbol: cli.symbol.clone(),
+            seed: cli.seed,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let report = runtime.block_on(loadgen::http::run(options))?;
+        return finish(&report, cli.json.as_deref());
+    }
+    anyhow::ensure!(cli.target == "inproc", "target {:?} is not supported (inproc or http://HOST:PORT; tcp comes with its gateway)", cli.target);
     let options = InprocOptions {
         rate: cli.rate,
         duration: Duration::from_secs_f64(cli.duration),
@@ -80,10 +102,13 @@ fn main() -> anyhow::Result<()> {
         seed: cli.seed,
     };
     let report = run(&options)?;
+    finish(&report, cli.json.as_deref())
+}
+
+fn finish(report: &loadgen::report::Report, json: Option<&std::path::Path>) -> anyhow::Result<()> {
     println!("{}", report.summary());
-    if let Some(path) = cli.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(report)?).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

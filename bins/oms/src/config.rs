@@ -164,11 +164,11 @@ fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
 /// Engine capacities of the packaged service.
 pub fn engine_config() -> EngineConfig {
     EngineConfig {
-        instruments_max: 64,
-        assets_max: 64,
+        instruments_max: 16,
+        assets_max: 32,
         accounts_max: 100_000,
-        book_orders_max: 1 << 18,
-        stop_orders_max: 1 << 14,
+        book_orders_max: 1 << 16,
+        stop_orders_max: 1 << 12,
         default_limits: RiskLimits::PERMISSIVE,
     }
 }
