@@ -476,10 +476,18 @@ pub fn router(state: AppState) -> Router {
             "idempotency-key".parse().unwrap_or(header::ACCEPT),
         ]);
     let body_max = state.config().body_bytes_max;
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+        let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+    });
     app = app
         .layer(axum::extract::DefaultBodyLimit::max(body_max))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(cors);
+        .layer(cors)
+        .layer(trace)
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(request_id, tower_http::request_id::MakeRequestUuid));
     app.with_state(state)
 }
 

@@ -538,6 +538,23 @@ async fn health_ready_metrics_and_instruments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = start(dir.path(), HttpConfig::default()).await;
     assert_eq!(server.call(reqwest::Method::GET, "/health", None, None).await.0, StatusCode::OK);
+    let response = server.http.get(format!("{}/health", server.base)).send().await.expect("request");
+    assert!(
+        response.headers().get("x-request-id").is_some_and(|v| v.len() >= 32),
+        "every response carries a request id"
+    );
+    let response = server
+        .http
+        .get(format!("{}/health", server.base))
+        .header("x-request-id", "trace-me")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()),
+        Some("trace-me"),
+        "a caller's id is kept"
+    );
     let (status, ready) = server.call(reqwest::Method::GET, "/ready", None, None).await;
     assert_eq!((status, ready["ready"].as_bool()), (StatusCode::OK, Some(true)));
     server.place(BOB, limit("buy", "49000.00", "0.1")).await;
