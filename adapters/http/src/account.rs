@@ -17,11 +17,13 @@ use crate::orders::{parse_json, respond};
 use crate::problem::Problem;
 
 /// `GET /api/account`.
+#[utoipa::path(get, path = "/api/account", responses((status = 200, body = crate::openapi::AccountView), (status = 401, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn whoami(Caller(caller): Caller) -> Response {
     Json(json!({ "accountId": caller.account.0.to_string(), "admin": caller.admin })).into_response()
 }
 
 /// `GET /api/demo/accounts` (demo mode only).
+#[utoipa::path(get, path = "/api/demo/accounts", responses((status = 200, body = Vec<crate::DemoAccount>), (status = 404, body = crate::openapi::ProblemView)))]
 pub(crate) async fn demo_accounts(State(state): State<AppState>) -> Response {
     match &state.config().demo_accounts {
         Some(accounts) => Json(accounts.clone()).into_response(),
@@ -30,6 +32,7 @@ pub(crate) async fn demo_accounts(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /api/risk/validate`: every check, nothing placed.
+#[utoipa::path(post, path = "/api/risk/validate", request_body = crate::dto::PlaceOrder, responses((status = 200, body = crate::openapi::ValidateView), (status = 400, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn validate(State(state): State<AppState>, Caller(caller): Caller, body: Bytes) -> Response {
     respond(
         async {
@@ -48,6 +51,7 @@ pub(crate) async fn validate(State(state): State<AppState>, Caller(caller): Call
 }
 
 /// `GET /api/risk/positions`.
+#[utoipa::path(get, path = "/api/risk/positions", responses((status = 200, body = crate::openapi::PositionsView)), security(("api_key" = [])))]
 pub(crate) async fn positions(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     respond(
         async {
@@ -116,6 +120,7 @@ fn limits_json(l: &RiskLimits) -> serde_json::Value {
 }
 
 /// `GET /api/risk/limits`.
+#[utoipa::path(get, path = "/api/risk/limits", responses((status = 200, body = crate::openapi::LimitsView)), security(("api_key" = [])))]
 pub(crate) async fn limits(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     respond(
         async {
@@ -160,6 +165,7 @@ fn minor(field: &str, text: &str) -> Result<i64, Problem> {
 }
 
 /// `PUT /api/risk/limits?accountId=` (admin).
+#[utoipa::path(put, path = "/api/risk/limits", params(("accountId" = String, Query, description = "account to change")), request_body = crate::openapi::LimitsView, responses((status = 200, body = crate::openapi::LimitsView), (status = 403, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn set_limits(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -222,6 +228,7 @@ pub(crate) struct KillBody {
 }
 
 /// `POST /api/admin/kill-switch` (admin).
+#[utoipa::path(post, path = "/api/admin/kill-switch", request_body = crate::openapi::KillSwitchBody, responses((status = 200, description = "switch set"), (status = 403, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn kill_switch(
     State(state): State<AppState>,
     Admin(admin): Admin,

@@ -17,7 +17,7 @@ use crate::problem::Problem;
 const DECIMAL_TEXT_MAX: usize = 40;
 
 /// `buy` / `sell`.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SideDto {
     /// Buy.
@@ -27,7 +27,7 @@ pub enum SideDto {
 }
 
 /// Order type names of the API.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum OrderTypeDto {
     /// Limit.
@@ -41,7 +41,7 @@ pub enum OrderTypeDto {
 }
 
 /// Time in force names of the API.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TifDto {
     /// Good till cancelled.
@@ -55,7 +55,7 @@ pub enum TifDto {
 }
 
 /// Self-trade prevention names of the API.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum StpDto {
     /// Cancel the resting order.
@@ -69,7 +69,7 @@ pub enum StpDto {
 }
 
 /// `POST /api/orders` and `POST /api/risk/validate` body.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceOrder {
     /// Instrument symbol.
@@ -100,7 +100,7 @@ pub struct PlaceOrder {
 }
 
 /// `PATCH /api/orders/{id}` body.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AmendBody {
     /// New price.

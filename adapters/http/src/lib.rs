@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod market;
 mod market_routes;
 pub mod metrics;
+mod openapi;
 mod orders;
 pub mod problem;
 mod render;
@@ -97,7 +98,7 @@ impl Default for HttpConfig {
 }
 
 /// A demo account shown on the dashboard's login screen.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoAccount {
     /// Account id (string).
@@ -453,6 +454,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/demo/accounts", get(account::demo_accounts))
         .route("/ws/market-data", get(ws::market_data))
         .route("/ws/orders", get(ws::orders))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text));

@@ -14,6 +14,7 @@ use crate::problem::Problem;
 use crate::{AppState, render, snapshot};
 
 /// `GET /api/instruments`.
+#[utoipa::path(get, path = "/api/instruments", responses((status = 200, body = Vec<crate::openapi::InstrumentView>)))]
 pub(crate) async fn instruments(State(state): State<AppState>) -> Response {
     let catalog = state.catalog();
     let list: Vec<_> = catalog
@@ -40,6 +41,7 @@ pub(crate) async fn instruments(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /api/market-data/prices/{symbol}`.
+#[utoipa::path(get, path = "/api/market-data/prices/{symbol}", params(("symbol" = String, Path)), responses((status = 200, body = crate::openapi::PricesView), (status = 404, body = crate::openapi::ProblemView)))]
 pub(crate) async fn prices(State(state): State<AppState>, Path(symbol): Path<String>) -> Response {
     respond((|| {
         let catalog = state.catalog();
@@ -78,6 +80,7 @@ pub(crate) struct DepthQuery {
 
 /// `GET /api/market-data/orderbook/{symbol}?depth=` — an engine read, so it is exact as of
 /// its sequence.
+#[utoipa::path(get, path = "/api/market-data/orderbook/{symbol}", params(("symbol" = String, Path), ("depth" = Option<usize>, Query)), responses((status = 200, body = crate::openapi::OrderBookView), (status = 404, body = crate::openapi::ProblemView)))]
 pub(crate) async fn orderbook(
     State(state): State<AppState>,
     Path(symbol): Path<String>,
@@ -124,6 +127,7 @@ pub(crate) struct CandleQuery {
 }
 
 /// `GET /api/market-data/candles/{symbol}?interval=&limit=`.
+#[utoipa::path(get, path = "/api/market-data/candles/{symbol}", params(("symbol" = String, Path), ("interval" = Option<String>, Query, description = "1m | 5m | 1h"), ("limit" = Option<usize>, Query)), responses((status = 200, body = crate::openapi::CandlesView)))]
 pub(crate) async fn candles(
     State(state): State<AppState>,
     Path(symbol): Path<String>,

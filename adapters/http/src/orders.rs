@@ -32,6 +32,7 @@ pub(crate) fn respond(result: Result<Response, Problem>) -> Response {
 }
 
 /// `POST /api/orders`.
+#[utoipa::path(post, path = "/api/orders", request_body = crate::dto::PlaceOrder, params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response")), responses((status = 201, body = crate::openapi::OrderView, description = "accepted (possibly filled)"), (status = 200, body = crate::openapi::OrderView, description = "refused by the engine: status REJECTED"), (status = 400, body = crate::openapi::ProblemView), (status = 401, body = crate::openapi::ProblemView), (status = 422, body = crate::openapi::ProblemView), (status = 429, body = crate::openapi::ProblemView), (status = 503, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn place(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -112,6 +113,7 @@ fn parse_order_id(text: &str) -> Result<OrderId, Problem> {
 }
 
 /// `GET /api/orders/{orderId}`.
+#[utoipa::path(get, path = "/api/orders/{orderId}", params(("orderId" = String, Path)), responses((status = 200, body = crate::openapi::OrderView), (status = 404, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -139,6 +141,7 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /api/orders`.
+#[utoipa::path(get, path = "/api/orders", params(("symbol" = Option<String>, Query), ("status" = Option<String>, Query, description = "open | closed | all"), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = crate::openapi::OrderList)), security(("api_key" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -188,6 +191,7 @@ pub(crate) async fn list(
 }
 
 /// `DELETE /api/orders/{orderId}`.
+#[utoipa::path(delete, path = "/api/orders/{orderId}", params(("orderId" = String, Path)), responses((status = 200, body = crate::openapi::OrderView), (status = 404, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -214,6 +218,7 @@ pub(crate) async fn cancel(
 }
 
 /// `PATCH /api/orders/{orderId}`.
+#[utoipa::path(patch, path = "/api/orders/{orderId}", params(("orderId" = String, Path)), request_body = crate::dto::AmendBody, responses((status = 200, body = crate::openapi::OrderView), (status = 404, body = crate::openapi::ProblemView), (status = 422, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn amend(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -299,6 +304,7 @@ pub(crate) struct SymbolQuery {
 }
 
 /// `DELETE /api/orders?symbol=`.
+#[utoipa::path(delete, path = "/api/orders", params(("symbol" = Option<String>, Query)), responses((status = 200, body = crate::openapi::CancelledList)), security(("api_key" = [])))]
 pub(crate) async fn cancel_all(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -359,6 +365,7 @@ pub(crate) struct ExecutionsQuery {
 }
 
 /// `GET /api/executions`.
+#[utoipa::path(get, path = "/api/executions", params(("symbol" = Option<String>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = crate::openapi::ExecutionList)), security(("api_key" = [])))]
 pub(crate) async fn executions(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -565,5 +565,28 @@ async fn health_ready_metrics_and_instruments() {
     let (_, instruments) = server.call(reqwest::Method::GET, "/api/instruments", None, None).await;
     assert_eq!(instruments[0]["tickSize"].as_str(), Some("0.01"));
     assert_eq!(server.call(reqwest::Method::GET, "/api/demo/accounts", None, None).await.0, StatusCode::NOT_FOUND);
+    let (status, openapi) = server.call(reqwest::Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for (path, methods) in [
+        ("/api/account", &["get"][..]),
+        ("/api/orders", &["get", "post", "delete"][..]),
+        ("/api/orders/{orderId}", &["get", "delete", "patch"][..]),
+        ("/api/executions", &["get"][..]),
+        ("/api/risk/validate", &["post"][..]),
+        ("/api/risk/positions", &["get"][..]),
+        ("/api/risk/limits", &["get", "put"][..]),
+        ("/api/admin/kill-switch", &["post"][..]),
+        ("/api/instruments", &["get"][..]),
+        ("/api/market-data/prices/{symbol}", &["get"][..]),
+        ("/api/market-data/orderbook/{symbol}", &["get"][..]),
+        ("/api/market-data/candles/{symbol}", &["get"][..]),
+        ("/api/demo/accounts", &["get"][..]),
+    ] {
+        for method in methods {
+            assert!(openapi["paths"][path][method].is_object(), "OpenAPI lacks {method} {path}");
+        }
+    }
+    assert!(openapi["components"]["schemas"]["PlaceOrder"].is_object());
     server.stop().await;
 }
