@@ -80,17 +80,20 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
         let measured = i >= warmup;
         sent += u64::from(measured);
         let key_index = (rng % options.api_keys.len() as u64) as usize;
-        let (client, base, key, symbol) = (client.clone(), options.base.clone(), options.api_keys[key_index].clone(), options.symbol.clone());
-        let (histogram, tally, recent, permits) = (Arc::clone(&histogram), Arc::clone(&tally), Arc::clone(&recent), Arc::clone(&permits));
+        let (client, base, key, symbol) =
+            (client.clone(), options.base.clone(), options.api_keys[key_index].clone(), options.symbol.clone());
+        let (histogram, tally, recent, permits) =
+            (Arc::clone(&histogram), Arc::clone(&tally), Arc::clone(&recent), Arc::clone(&permits));
         tasks.push(tokio::spawn(async move {
             let Ok(_permit) = permits.acquire().await else { return };
             let roll = rng % 100;
-            let cancel_id = if roll >= 80 { recent.lock().ok().and_then(|mut r| r[key_index].pop_front()) } else { None };
+            let cancel_id =
+                if roll >= 80 { recent.lock().ok().and_then(|mut r| r[key_index].pop_front()) } else { None };
             let request = match &cancel_id {
                 Some(id) => client.delete(format!("{base}/api/orders/{id}")),
                 None => {
                     let away = Decimal::from(1 + rng % 200) * Decimal::new(1, 2);
-                    let buy = (rng >> 8) % 2 == 0;
+                    let buy = (rng >> 8).is_multiple_of(2);
                     let (price, tif) = match (roll < 60, buy) {
                         (true, true) => (mid - Decimal::from(5) - away, "GTC"),
                         (true, false) => (mid + Decimal::from(5) + away, "GTC"),
@@ -108,12 +111,14 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
                 Ok(response) => {
                     let status = response.status();
                     let body: Value = response.json().await.unwrap_or(Value::Null);
-                    if status.is_success() && cancel_id.is_none() && body["status"] == "ACCEPTED" {
-                        if let (Some(id), Ok(mut r)) = (body["orderId"].as_str(), recent.lock()) {
-                            r[key_index].push_back(id.to_owned());
-                            if r[key_index].len() > 10_000 {
-                                r[key_index].pop_front();
-                            }
+                    if status.is_success()
+                        && cancel_id.is_none()
+                        && body["status"] == "ACCEPTED"
+                        && let (Some(id), Ok(mut r)) = (body["orderId"].as_str(), recent.lock())
+                    {
+                        r[key_index].push_back(id.to_owned());
+                        if r[key_index].len() > 10_000 {
+                            r[key_index].pop_front();
                         }
                     }
                     let reason = body["rejectReason"].as_str().or_else(|| body["code"].as_str()).map(str::to_owned);

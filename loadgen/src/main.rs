@@ -90,7 +90,11 @@ fn main() -> anyhow::Result<()> {
         let report = runtime.block_on(loadgen::http::run(options))?;
         return finish(&report, cli.json.as_deref());
     }
-    anyhow::ensure!(cli.target == "inproc", "target {:?} is not supported (inproc or http://HOST:PORT; tcp comes with its gateway)", cli.target);
+    anyhow::ensure!(
+        cli.target == "inproc",
+        "target {:?} is not supported (inproc or http://HOST:PORT; tcp comes with its gateway)",
+        cli.target
+    );
     let options = InprocOptions {
         rate: cli.rate,
         duration: Duration::from_secs_f64(cli.duration),
@@ -108,7 +112,8 @@ fn main() -> anyhow::Result<()> {
 fn finish(report: &loadgen::report::Report, json: Option<&std::path::Path>) -> anyhow::Result<()> {
     println!("{}", report.summary());
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_string_pretty(report)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_string_pretty(report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
