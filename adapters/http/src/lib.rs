@@ -528,15 +528,27 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    let (durable, published) = {
+    let (durable, published, in_flight, syncs, sync_total_s, sync_max_s) = {
         let engine = state.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        (engine.durable_sequence(), engine.published_sequence())
+        let stats = engine.sync_stats();
+        (
+            engine.durable_sequence(),
+            engine.published_sequence(),
+            engine.in_flight(),
+            stats.count.load(Ordering::Relaxed),
+            stats.total_ns.load(Ordering::Relaxed) as f64 / 1e9,
+            stats.max_ns.load(Ordering::Relaxed) as f64 / 1e9,
+        )
     };
     let projected = state.0.projected.borrow().0;
     let text = state.0.metrics.render(&[
         ("oms_durable_sequence", "Highest sequence durable under the fsync policy.", durable as f64),
         ("oms_published_sequence", "Highest sequence whose outcome was released.", published as f64),
         ("oms_projected_sequence", "Highest sequence applied to the HTTP projections.", projected as f64),
+        ("oms_ring_in_flight", "Commands submitted and not yet released (ring occupancy).", in_flight as f64),
+        ("oms_journal_fsyncs", "Journal fdatasync calls.", syncs as f64),
+        ("oms_journal_fsync_seconds_total", "Time spent in journal fdatasync.", sync_total_s),
+        ("oms_journal_fsync_seconds_max", "Longest journal fdatasync.", sync_max_s),
     ]);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -562,6 +562,9 @@ async fn health_ready_metrics_and_instruments() {
     let text = metrics.as_str().expect("text");
     assert!(text.contains("oms_orders_total{outcome=\"accepted\",reason=\"none\"} 1"), "{text}");
     assert!(text.contains("oms_http_request_duration_seconds_count"));
+    assert!(text.contains("oms_ring_in_flight 0"), "{text}");
+    let fsyncs = text.lines().find_map(|l| l.strip_prefix("oms_journal_fsyncs ")).and_then(|v| v.parse::<f64>().ok());
+    assert!(fsyncs.is_some_and(|n| n >= 1.0), "the journal synced at least once: {text}");
     let (_, instruments) = server.call(reqwest::Method::GET, "/api/instruments", None, None).await;
     assert_eq!(instruments[0]["tickSize"].as_str(), Some("0.01"));
     assert_eq!(server.call(reqwest::Method::GET, "/api/demo/accounts", None, None).await.0, StatusCode::NOT_FOUND);
@@ -588,5 +591,30 @@ async fn health_ready_metrics_and_instruments() {
         }
     }
     assert!(openapi["components"]["schemas"]["PlaceOrder"].is_object());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_read_by_owner_set_by_admin_and_enforced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), HttpConfig::default()).await;
+    let (status, limits) = server.call(reqwest::Method::GET, "/api/risk/limits", Some(BOB), None).await;
+    assert_eq!((status, limits["openOrdersMax"].as_u64()), (StatusCode::OK, Some(10_000)));
+    let mut tight = limits.clone();
+    tight["openOrdersMax"] = json!(1);
+    let (status, _) =
+        server.call(reqwest::Method::PUT, "/api/risk/limits?accountId=2", Some(BOB), Some(tight.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "setting limits needs admin scope");
+    let (status, set) =
+        server.call(reqwest::Method::PUT, "/api/risk/limits?accountId=2", Some(ALICE), Some(tight)).await;
+    assert_eq!((status, set["openOrdersMax"].as_u64()), (StatusCode::OK, Some(1)));
+    assert_eq!(server.place(BOB, limit("buy", "49000.00", "0.1")).await.0, StatusCode::CREATED);
+    let (status, refused) = server.place(BOB, limit("buy", "48000.00", "0.1")).await;
+    assert_eq!((status, refused["rejectReason"].as_str()), (StatusCode::OK, Some("open_orders_limit")));
+    let mut bad = limits;
+    bad["positionMax"] = json!("-5");
+    let (status, problem) =
+        server.call(reqwest::Method::PUT, "/api/risk/limits?accountId=2", Some(ALICE), Some(bad)).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_field")));
     server.stop().await;
 }

@@ -56,8 +56,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         anyhow::ensure!(value.is_none(), "{flag} is not available yet (its adapter is a later issue); run without it");
     }
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let mut builder =
-        Engine::builder().config(config::engine_config()).journal(&args.data_dir, args.fsync)
+    let mut builder = Engine::builder()
+        .config(config::engine_config())
+        .journal(&args.data_dir, args.fsync)
         .ring_slots(1 << 16)
         // The stages share this box with the HTTP workers: back off to sleep when idle.
         .wait_strategy(oms_core::pipeline::WaitMode::Backoff(Duration::from_micros(50)));

@@ -22,7 +22,7 @@ mod writer;
 pub use record::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX_BYTES, SEGMENT_MAGIC, ScanEnd, scan_segment};
 pub use recovery::{Recovered, RecoveryError, recover, replay_all};
 pub use snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots, write_snapshot};
-pub use writer::{FsyncPolicy, JournalConfig, JournalWriter, ParseFsyncPolicyError};
+pub use writer::{FsyncPolicy, JournalConfig, JournalWriter, ParseFsyncPolicyError, SyncStats};
 
 use std::path::{Path, PathBuf};
 

@@ -83,6 +83,26 @@ impl JournalConfig {
     }
 }
 
+/// `fdatasync` timings of the journal, for metrics.
+#[derive(Debug, Default)]
+pub struct SyncStats {
+    /// Syncs done.
+    pub count: AtomicU64,
+    /// Σ sync time, nanoseconds.
+    pub total_ns: AtomicU64,
+    /// Longest sync, nanoseconds.
+    pub max_ns: AtomicU64,
+}
+
+impl SyncStats {
+    fn record(&self, started: std::time::Instant) {
+        let ns = started.elapsed().as_nanos() as u64;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.total_ns.fetch_add(ns, Ordering::Relaxed);
+        self.max_ns.fetch_max(ns, Ordering::Relaxed);
+    }
+}
+
 /// Writes records into segment files; see the module docs.
 #[derive(Debug)]
 pub struct JournalWriter {
@@ -97,6 +117,7 @@ pub struct JournalWriter {
     failed: Arc<AtomicBool>,
     last_buffered: u64,
     syncer: Option<Syncer>,
+    stats: Arc<SyncStats>,
 }
 
 impl JournalWriter {
@@ -109,9 +130,10 @@ impl JournalWriter {
         let written = Arc::new(AtomicU64::new(durable_before));
         let durable = Arc::new(AtomicU64::new(durable_before));
         let failed = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(SyncStats::default());
         let syncer = match config.fsync {
             FsyncPolicy::Interval(every) => {
-                Some(Syncer::start(every, segment.try_clone()?, &written, &durable, &failed))
+                Some(Syncer::start(every, segment.try_clone()?, &written, &durable, &failed, &stats))
             }
             FsyncPolicy::Batch | FsyncPolicy::None => None,
         };
@@ -126,12 +148,18 @@ impl JournalWriter {
             failed,
             last_buffered: durable_before,
             syncer,
+            stats,
         })
     }
 
     /// The durable sequence, shared with the stages that release acknowledgements.
     pub fn durable(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.durable)
+    }
+
+    /// `fdatasync` timings.
+    pub fn sync_stats(&self) -> Arc<SyncStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Set once a write or sync failed; nothing after it will become durable.
@@ -170,7 +198,9 @@ impl JournalWriter {
         self.written.store(last, Ordering::Release);
         match self.config.fsync {
             FsyncPolicy::Batch => {
+                let started = std::time::Instant::now();
                 self.segment.sync_data()?;
+                self.stats.record(started);
                 self.durable.store(last, Ordering::Release);
             }
             FsyncPolicy::None => self.durable.store(last, Ordering::Release),
@@ -227,11 +257,13 @@ impl Syncer {
         written: &Arc<AtomicU64>,
         durable: &Arc<AtomicU64>,
         failed: &Arc<AtomicBool>,
+        stats: &Arc<SyncStats>,
     ) -> Self {
         let file = Arc::new(Mutex::new(file));
         let stop = Arc::new(AtomicBool::new(false));
         let (f, s, w, d, x) =
             (Arc::clone(&file), Arc::clone(&stop), Arc::clone(written), Arc::clone(durable), Arc::clone(failed));
+        let stats = Arc::clone(stats);
         let thread = std::thread::Builder::new()
             .name("oms-journal-sync".into())
             .spawn(move || {
@@ -241,8 +273,10 @@ impl Syncer {
                     if target <= d.load(Ordering::Acquire) || x.load(Ordering::Acquire) {
                         continue;
                     }
+                    let started = std::time::Instant::now();
                     let synced =
                         f.lock().map_err(|_| std::io::Error::other("poisoned")).and_then(|file| file.sync_data());
+                    stats.record(started);
                     match synced {
                         Ok(()) => d.fetch_max(target, Ordering::AcqRel),
                         Err(_) => {

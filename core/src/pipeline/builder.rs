@@ -215,6 +215,7 @@ impl EngineBuilder {
         };
         let durable = journal.as_ref().map_or_else(|| Arc::new(AtomicU64::new(u64::MAX)), JournalWriter::durable);
         let journal_failed = journal.as_ref().map_or_else(|| Arc::new(AtomicBool::new(false)), JournalWriter::failed);
+        let sync_stats = journal.as_ref().map_or_else(Default::default, JournalWriter::sync_stats);
         let board = Arc::new(OutcomeBoard::new(self.ring_slots * 4, Arc::clone(&journal_failed)));
         let subscribers = Arc::new(Subscribers::default());
         let outbox = Arc::new(ArrayQueue::new(self.ring_slots * 8));
@@ -258,6 +259,8 @@ impl EngineBuilder {
             last_snapshot,
             final_hash,
             reads,
+            sync_stats,
+            submitted: AtomicU64::new(report.last_sequence),
             recovery: report,
         });
         let mut handle = EngineHandle::new(producer, shared);

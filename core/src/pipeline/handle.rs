@@ -76,6 +76,9 @@ pub(crate) struct Shared {
     pub(crate) last_snapshot: Arc<Mutex<Option<PathBuf>>>,
     pub(crate) final_hash: Arc<AtomicU64>,
     pub(crate) reads: Arc<Reads>,
+    pub(crate) sync_stats: Arc<crate::journal::SyncStats>,
+    /// Highest sequence handed out to a submitter.
+    pub(crate) submitted: AtomicU64,
     pub(crate) recovery: RecoveryReport,
 }
 
@@ -116,7 +119,9 @@ impl EngineHandle {
             .producer
             .try_publish(|slot| *slot = Slot { kind: SlotKind::Command, timestamp, action, read: 0 })
             .map_err(|_| SubmitError::Backpressure)?;
-        Ok(Ticket { sequence: self.shared.base.global(ring_sequence) })
+        let sequence = self.shared.base.global(ring_sequence);
+        self.shared.submitted.fetch_max(sequence.0, Ordering::Relaxed);
+        Ok(Ticket { sequence })
     }
 
     /// Runs `read` on the engine thread after every command sequenced before it, without
@@ -188,6 +193,16 @@ impl EngineHandle {
     /// Highest sequence durable under the fsync policy.
     pub fn durable_sequence(&self) -> u64 {
         self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// Commands in the pipeline: submitted but not yet released (ring occupancy).
+    pub fn in_flight(&self) -> u64 {
+        self.shared.submitted.load(Ordering::Relaxed).saturating_sub(self.published_sequence())
+    }
+
+    /// Journal `fdatasync` timings (all zero without a journal or with fsync `none`).
+    pub fn sync_stats(&self) -> &crate::journal::SyncStats {
+        &self.shared.sync_stats
     }
 
     /// Highest sequence whose outcome has been released.

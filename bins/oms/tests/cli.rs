@@ -1,0 +1,125 @@
+//! The `oms` binary as an operator runs it: `serve --demo`, graceful SIGTERM, `replay`,
+//! restart with the same data directory, the dashboard at `/`, and refused bad flags.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const OMS: &str = env!("CARGO_BIN_EXE_oms");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// One HTTP/1.1 request over a fresh connection; returns (status, body).
+fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+fn serve(data: &Path, static_dir: &Path, port: u16, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log file");
+    let child = Command::new(OMS)
+        .args(["serve", "--demo", "--demo-liquidity", "false", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--static-dir")
+        .arg(static_dir)
+        .stdout(Stdio::from(log.try_clone().expect("clone")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn oms");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(port, "GET", "/ready", None, None).map(|r| r.0).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "oms did not become ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn terminate(mut child: Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "oms exited with {status} after SIGTERM");
+            return;
+        }
+        assert!(Instant::now() < deadline, "oms did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn field<'a>(json: &'a str, name: &str) -> Option<&'a str> {
+    let start = json.find(&format!("\"{name}\":\""))? + name.len() + 4;
+    json[start..].split('"').next()
+}
+
+#[test]
+fn serve_sigterm_replay_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let static_dir = dir.path().join("dist");
+    std::fs::create_dir_all(&static_dir).expect("dist");
+    std::fs::write(static_dir.join("index.html"), "<html>dashboard-marker</html>").expect("index");
+    let port = free_port();
+    let log = dir.path().join("oms.log");
+    let child = serve(&data, &static_dir, port, &log);
+    let accounts = std::fs::read_to_string(data.join("demo-accounts.json")).expect("demo accounts written");
+    assert!(accounts.contains("\"accountId\": \"1\"") && accounts.contains("\"admin\": true"), "{accounts}");
+    let key = accounts.split("\"apiKey\": \"").nth(2).and_then(|s| s.split('"').next()).expect("second key").to_owned();
+    let (status, body) = http(port, "GET", "/", None, None).expect("dashboard");
+    assert_eq!((status, body.contains("dashboard-marker")), (200, true), "the dashboard is served at /");
+    let order = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"59000.00","quantity":"0.01"}"#;
+    let (status, body) = http(port, "POST", "/api/orders", Some(&key), Some(order)).expect("place");
+    assert_eq!(status, 201, "{body}");
+    let order_id = field(&body, "orderId").expect("orderId").to_owned();
+    terminate(child);
+    let text = std::fs::read_to_string(&log).expect("log");
+    let stopped = text.lines().find(|l| l.contains("\"stopped\"")).expect("a stopped line");
+    let hash = field(stopped, "state_hash").expect("state_hash").to_owned();
+
+    let replay = Command::new(OMS).args(["replay", "--data-dir"]).arg(&data).output().expect("replay");
+    let replay_text = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "{replay_text}");
+    assert!(
+        replay_text.contains(&format!("state_hash        {hash}")),
+        "replay agrees with the shutdown hash {hash}: {replay_text}"
+    );
+
+    let child = serve(&data, &static_dir, port, &dir.path().join("oms2.log"));
+    let (status, body) = http(port, "GET", &format!("/api/orders/{order_id}"), Some(&key), None).expect("get");
+    assert_eq!((status, field(&body, "status")), (200, Some("ACCEPTED")), "{body}");
+    terminate(child);
+}
+
+#[test]
+fn bad_flags_are_refused_with_a_clear_message() {
+    for (args, needle) in [
+        (vec!["serve", "--listen", "nowhere"], "is not an address"),
+        (vec!["serve", "--fsync", "sometimes"], "fsync policy must be"),
+        (vec!["serve", "--role", "boss"], "--role must be"),
+        (vec!["serve", "--kafka", "127.0.0.1:9092"], "not available yet"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let output = Command::new(OMS).args(&args).arg("--data-dir").arg(dir.path()).output().expect("run");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} must fail");
+        assert!(text.contains(needle), "{args:?}: {text}");
+    }
+}
