@@ -60,11 +60,11 @@ async fn market_session(state: AppState, mut socket: WebSocket) {
                     }
                     Err(RecvError::Closed) => break,
                 };
-                if let Some(message) = market_message(&state, &item, &subscriptions)
-                    && socket.send(Message::Text(message.to_string().into())).await.is_err()
-                {
-                    break;
+                let mut failed = false;
+                for message in market_messages(&state, &item, &subscriptions) {
+                    failed |= socket.send(Message::Text(message.to_string().into())).await.is_err();
                 }
+                if failed { break }
             }
         }
     }
@@ -118,51 +118,57 @@ fn handle_subscribe(state: &AppState, text: &str, subscriptions: &mut HashSet<(S
     replies
 }
 
-fn market_message(
+/// Messages for one stream item, per the client's subscriptions. A trade feeds both the
+/// `trades` and the `ticker` channel.
+fn market_messages(
     state: &AppState,
     item: &Arc<StreamItem>,
     subscriptions: &HashSet<(String, InstrumentId)>,
-) -> Option<Value> {
+) -> Vec<Value> {
     let wants = |channel: &str, id: InstrumentId| subscriptions.contains(&(channel.to_owned(), id));
     let catalog = state.catalog();
+    let mut messages = Vec::new();
     match item.as_ref() {
         StreamItem::BookDelta { instrument, sequence, prev_sequence, bids, asks } if wants("book", *instrument) => {
-            let listing = catalog.listing(*instrument)?;
+            let Some(listing) = catalog.listing(*instrument) else { return messages };
             let i = &listing.instrument;
             let side = |levels: &[(oms_core::model::Price, oms_core::model::Quantity)]| -> Vec<[String; 2]> {
                 levels.iter().map(|(p, q)| [render::price(i, *p), render::quantity(i, *q)]).collect()
             };
-            Some(
-                json!({ "channel": "book", "symbol": i.spec().symbol.as_str(), "type": "delta", "sequence": sequence, "prevSequence": prev_sequence, "bids": side(bids), "asks": side(asks) }),
-            )
+            messages.push(
+                json!({ "channel": "book", "symbol": i.spec().symbol.as_str(), "type": "delta", "sequence": sequence,
+                "prevSequence": prev_sequence, "bids": side(bids), "asks": side(asks) }),
+            );
         }
-        StreamItem::Trade(instrument, tick) if wants("trades", *instrument) || wants("ticker", *instrument) => {
-            let listing = catalog.listing(*instrument)?;
+        StreamItem::Trade(instrument, tick) => {
+            let Some(listing) = catalog.listing(*instrument) else { return messages };
             let i = &listing.instrument;
             if wants("trades", *instrument) {
-                Some(json!({ "channel": "trades", "symbol": i.spec().symbol.as_str(), "trades": [{
+                messages.push(json!({ "channel": "trades", "symbol": i.spec().symbol.as_str(), "trades": [{
                     "tradeId": tick.trade_id.0.to_string(), "price": render::price(i, tick.price), "quantity": render::quantity(i, tick.quantity),
-                    "takerSide": crate::dto::side_name(tick.taker_side), "time": crate::dto::format_time(tick.time) }] }))
-            } else {
+                    "takerSide": crate::dto::side_name(tick.taker_side), "time": crate::dto::format_time(tick.time) }] }));
+            }
+            if wants("ticker", *instrument) {
                 let t = state.market().ticker(*instrument);
                 let p = |v: Option<oms_core::model::Price>| v.map(|v| render::price(i, v));
-                Some(
-                    json!({ "channel": "ticker", "symbol": i.spec().symbol.as_str(), "last": p(t.last), "open24h": p(t.open), "high24h": p(t.high), "low24h": p(t.low), "volume24h": render::quantity(i, oms_core::model::Quantity(t.volume)) }),
-                )
+                let change = match (t.last, t.open) {
+                    (Some(last), Some(open)) => Some(render::price(i, oms_core::model::Price(last.0 - open.0))),
+                    _ => None,
+                };
+                messages.push(json!({ "channel": "ticker", "symbol": i.spec().symbol.as_str(), "last": p(t.last), "open24h": p(t.open),
+                    "high24h": p(t.high), "low24h": p(t.low), "volume24h": render::quantity(i, oms_core::model::Quantity(t.volume)), "change24h": change }));
             }
         }
-        StreamItem::Candle(instrument, index, candle) => {
-            let channel = format!("candles:{}", INTERVALS[*index].0);
-            if !wants(&channel, *instrument) {
-                return None;
-            }
-            let listing = catalog.listing(*instrument)?;
-            Some(
-                json!({ "channel": "candles", "symbol": listing.instrument.spec().symbol.as_str(), "interval": INTERVALS[*index].0, "candle": candle_json(&listing.instrument, candle) }),
-            )
+        StreamItem::Candle(instrument, index, candle)
+            if wants(&format!("candles:{}", INTERVALS[*index].0), *instrument) =>
+        {
+            let Some(listing) = catalog.listing(*instrument) else { return messages };
+            messages.push(json!({ "channel": "candles", "symbol": listing.instrument.spec().symbol.as_str(), "interval": INTERVALS[*index].0,
+                "candle": candle_json(&listing.instrument, candle) }));
         }
-        _ => None,
+        _ => {}
     }
+    messages
 }
 
 /// Query of `/ws/orders`.

@@ -401,7 +401,7 @@ async fn websocket_book_deltas_rebuild_the_rest_book_and_orders_stream() {
     let (mut market, _) = tokio_tungstenite::connect_async(format!("{}/ws/market-data", server.ws)).await.expect("ws");
     market
         .send(Message::Text(
-            json!({ "op": "subscribe", "channels": ["book", "trades", "candles:1m"], "symbols": ["BTC-USD"] })
+            json!({ "op": "subscribe", "channels": ["book", "trades", "ticker", "candles:1m"], "symbols": ["BTC-USD"] })
                 .to_string()
                 .into(),
         ))
@@ -434,7 +434,7 @@ async fn websocket_book_deltas_rebuild_the_rest_book_and_orders_stream() {
     }
     let (status, trade) = server.place(CAROL, limit("sell", "49900.00", "0.1")).await;
     assert_eq!((status, trade["status"].as_str()), (StatusCode::CREATED, Some("FILLED")));
-    let (mut trades_seen, mut candles_seen) = (0, 0);
+    let (mut trades_seen, mut candles_seen, mut tickers_seen) = (0, 0, 0);
     while let Some(message) = next_json(&mut market, Duration::from_millis(600)).await {
         match message["channel"].as_str() {
             Some("book") => {
@@ -444,10 +444,17 @@ async fn websocket_book_deltas_rebuild_the_rest_book_and_orders_stream() {
             }
             Some("trades") => trades_seen += 1,
             Some("candles") => candles_seen += 1,
+            Some("ticker") => {
+                tickers_seen += 1;
+                assert_eq!(message["last"].as_str(), Some("49900"));
+            }
             _ => {}
         }
     }
-    assert!(trades_seen >= 1 && candles_seen >= 1);
+    assert!(
+        trades_seen >= 1 && candles_seen >= 1 && tickers_seen >= 1,
+        "trades {trades_seen} candles {candles_seen} tickers {tickers_seen}"
+    );
     let (_, rest) = server.call(reqwest::Method::GET, "/api/market-data/orderbook/BTC-USD?depth=50", None, None).await;
     let as_map = |levels: &Value| -> BTreeMap<String, String> {
         levels
