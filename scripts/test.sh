@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's one test command (README "Test"; `.ci/run` calls exactly this).
 # Formatting, lints and docs are part of the test: any warning fails the run.
-# Idempotent; needs the Rust toolchain and Python 3 (the deployment check builds its own
-# venv under .cache/). Later stages (Redis, Kafka, MongoDB,
+# Idempotent. Needs the Rust toolchain, Node 20 + npm and Python 3; installs the rest
+# (npm packages with `npm ci`, Debian's chromium with apt, a Python venv under .cache/ for
+# the deployment checks) and stops every server it starts. Later stages (Redis, Kafka, MongoDB,
 # browser tests) will install and start their services from here and stop them on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,31 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 step "cargo test (unit, integration, property, doc tests; benches once in test mode)"
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+step "dashboard: npm ci, typecheck, unit tests (vitest), build"
+(cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent typecheck && npm test --silent && npm run --silent build)
+
+step "dashboard end-to-end in Chromium against a real oms serve --demo"
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "installing Debian's chromium (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+e2e_dir=$(mktemp -d)
+e2e_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+target/debug/oms serve --demo --data-dir "$e2e_dir/data" --listen "127.0.0.1:$e2e_port" --static-dir frontend/dist --log warn \
+    > "$e2e_dir/oms.log" 2>&1 &
+e2e_pid=$!
+stop_e2e_server() { kill -TERM "$e2e_pid" 2>/dev/null && wait "$e2e_pid" 2>/dev/null; rm -rf "$e2e_dir"; }
+trap stop_e2e_server EXIT
+for _ in $(seq 1 150); do
+    curl -sf "http://127.0.0.1:$e2e_port/ready" >/dev/null && break
+    kill -0 "$e2e_pid" 2>/dev/null || { cat "$e2e_dir/oms.log"; echo "oms serve died" >&2; exit 1; }
+    sleep 0.2
+done
+curl -sf "http://127.0.0.1:$e2e_port/ready" >/dev/null || { cat "$e2e_dir/oms.log"; echo "oms serve never became ready" >&2; exit 1; }
+(cd frontend && OMS_URL="http://127.0.0.1:$e2e_port" node e2e/run.mjs)
+stop_e2e_server
+trap - EXIT
 
 step "deployment artifacts (terraform, k8s, Dockerfile): parse, checkov, schemas, oms flags"
 # Uses the built `oms` binary for the flag check once it exists (bins/oms, `oms serve`).

@@ -434,10 +434,13 @@ async function main() {
     });
 
     const fill = await step('Place a crossing buy and see it fill', async () => {
+      // Price through the offer with headroom: the demo bot trades too and may lift the
+      // counterparty's sell first; 1 % above (rounded to the tick) still fills against
+      // whatever asks remain and stays well inside the instrument's 10 % price band.
       await fillOrderForm({
         side: 'buy',
         type: 'limit',
-        price: fxText(crossing.price),
+        price: fxText(crossing.price + ((crossing.price / 100n) / tick) * tick),
         quantity: fxText(crossing.crossQuantity),
         timeInForce: 'IOC',
       });

@@ -51,7 +51,7 @@ pub struct ServeFlags {
     /// With --demo: run the liquidity bot (default true).
     #[arg(long, env = "OMS_DEMO_LIQUIDITY", num_args = 0..=1, default_missing_value = "true")]
     pub demo_liquidity: Option<bool>,
-    /// What an acknowledgement promises: batch | interval:<ms> | none.
+    /// What an acknowledgement promises: `batch`, `interval:<ms>` or `none`.
     #[arg(long, env = "OMS_FSYNC")]
     pub fsync: Option<String>,
     /// Service role: all | ingress | engine | persister (only `all` until the Kafka adapter).
