@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
+# Where cargo puts binaries (honours CARGO_TARGET_DIR and workspace settings).
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+oms_bin="$target_dir/debug/oms"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -34,7 +37,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 e2e_dir=$(mktemp -d)
 e2e_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-target/debug/oms serve --demo --data-dir "$e2e_dir/data" --listen "127.0.0.1:$e2e_port" --static-dir frontend/dist --log warn \
+"$oms_bin" serve --demo --data-dir "$e2e_dir/data" --listen "127.0.0.1:$e2e_port" --static-dir frontend/dist --log warn \
     > "$e2e_dir/oms.log" 2>&1 &
 e2e_pid=$!
 stop_e2e_server() { kill -TERM "$e2e_pid" 2>/dev/null && wait "$e2e_pid" 2>/dev/null; rm -rf "$e2e_dir"; }
@@ -50,10 +53,7 @@ stop_e2e_server
 trap - EXIT
 
 step "deployment artifacts (terraform, k8s, Dockerfile): parse, checkov, schemas, oms flags"
-# Uses the built `oms` binary for the flag check once it exists (bins/oms, `oms serve`).
-if [[ -x target/release/oms ]]; then OMS_BINARY=target/release/oms bash scripts/validate-deploy.sh
-elif [[ -x target/debug/oms ]]; then OMS_BINARY=target/debug/oms bash scripts/validate-deploy.sh
-else bash scripts/validate-deploy.sh
-fi
+# The flag check runs against the `oms serve --help` of the binary built above.
+OMS_BINARY="$oms_bin" bash scripts/validate-deploy.sh
 
 step "all checks passed"
