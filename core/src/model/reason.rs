@@ -155,6 +155,57 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every reason, in declaration order (binary protocol codes are positions + 1).
+    pub const ALL: [RejectReason; 47] = [
+        RejectReason::SequenceNotIncreasing,
+        RejectReason::UnknownInstrument,
+        RejectReason::InstrumentHalted,
+        RejectReason::UnknownAccount,
+        RejectReason::QuantityNotPositive,
+        RejectReason::QuantityBelowMin,
+        RejectReason::QuantityAboveMax,
+        RejectReason::PriceRequired,
+        RejectReason::PriceNotPositive,
+        RejectReason::StopPriceRequired,
+        RejectReason::StopPriceNotAllowed,
+        RejectReason::PriceOutsideBand,
+        RejectReason::ProtectionPriceRequired,
+        RejectReason::NotionalBelowMin,
+        RejectReason::NotionalAboveMax,
+        RejectReason::Overflow,
+        RejectReason::TimeInForceNotAllowed,
+        RejectReason::ExpireTimeRequired,
+        RejectReason::ExpireTimeNotAllowed,
+        RejectReason::ExpireTimeInPast,
+        RejectReason::PostOnlyNotAllowed,
+        RejectReason::PostOnlyWouldTake,
+        RejectReason::DuplicateClientOrderId,
+        RejectReason::AccountKillSwitch,
+        RejectReason::GlobalKillSwitch,
+        RejectReason::OrderRateLimit,
+        RejectReason::OpenOrdersLimit,
+        RejectReason::DailyLossLimit,
+        RejectReason::OrderQuantityLimit,
+        RejectReason::OrderNotionalLimit,
+        RejectReason::PositionLimit,
+        RejectReason::ConcentrationLimit,
+        RejectReason::InsufficientBalance,
+        RejectReason::ReduceOnlyWouldIncrease,
+        RejectReason::BookFull,
+        RejectReason::AccountCapacity,
+        RejectReason::UnknownOrder,
+        RejectReason::OrderNotAmendable,
+        RejectReason::AmendNoChange,
+        RejectReason::AmendQuantityTooSmall,
+        RejectReason::AlreadyDefined,
+        RejectReason::IdOutOfRange,
+        RejectReason::UnknownAsset,
+        RejectReason::InvalidDefinition,
+        RejectReason::AmountNotPositive,
+        RejectReason::BalanceOverflow,
+        RejectReason::InvalidRiskLimits,
+    ];
+
     /// Stable machine code (snake case) for APIs and metrics.
     pub fn code(self) -> &'static str {
         use RejectReason as R;
@@ -239,5 +290,23 @@ impl CancelReason {
             CancelReason::ImmediateOrCancel => "immediate_or_cancel",
             CancelReason::FillOrKill => "fill_or_kill",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RejectReason;
+
+    #[test]
+    fn all_lists_every_reason_once() {
+        // `code()` is an exhaustive match, so every variant has a code; ALL must hold each once.
+        let mut codes: Vec<&str> = RejectReason::ALL.iter().map(|r| r.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), RejectReason::ALL.len());
+        let source = include_str!("reason.rs");
+        let enum_part = &source[..source.find("impl RejectReason").expect("the impl follows the enum")];
+        let declared = enum_part.matches("#[error(").count();
+        assert_eq!(declared, RejectReason::ALL.len(), "a reason is missing from RejectReason::ALL");
     }
 }
