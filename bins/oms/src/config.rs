@@ -57,7 +57,7 @@ pub struct ServeFlags {
     /// Service role: all | ingress | engine | persister (only `all` until the Kafka adapter).
     #[arg(long, env = "OMS_ROLE")]
     pub role: Option<String>,
-    /// Binary TCP gateway address (later issue).
+    /// Binary TCP order-entry gateway address (docs/binary-protocol.md); off when absent.
     #[arg(long, env = "OMS_TCP_LISTEN")]
     pub tcp_listen: Option<String>,
     /// Kafka brokers (later issue).
@@ -112,6 +112,7 @@ pub struct ServeArgs {
     pub redis: Option<String>,
     pub mongo: Option<String>,
     pub static_dir: PathBuf,
+    pub tcp_listen: Option<SocketAddr>,
     pub log: String,
     pub http_threads: usize,
 }
@@ -136,9 +137,13 @@ impl ServeFlags {
         );
         let http_threads = self.http_threads.or(file.http_threads).unwrap_or(2);
         anyhow::ensure!((1..=64).contains(&http_threads), "--http-threads must be 1..=64");
-        if let Some(tcp) = self.tcp_listen.or(file.tcp_listen) {
-            anyhow::bail!("--tcp-listen {tcp} is not available yet (the binary gateway is a later issue)");
-        }
+        let tcp_listen = match self.tcp_listen.or(file.tcp_listen) {
+            Some(text) => Some(
+                text.parse::<SocketAddr>()
+                    .with_context(|| format!("--tcp-listen {text:?} is not an address like 127.0.0.1:9000"))?,
+            ),
+            None => None,
+        };
         Ok(ServeArgs {
             listen,
             data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "./data".into()),
@@ -150,6 +155,7 @@ impl ServeFlags {
             redis: self.redis.or(file.redis),
             mongo: self.mongo.or(file.mongo),
             static_dir: self.static_dir.or(file.static_dir).unwrap_or_else(|| "frontend/dist".into()),
+            tcp_listen,
             log: self.log.or(file.log).unwrap_or_else(|| "info".into()),
             http_threads,
         })

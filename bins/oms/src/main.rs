@@ -84,6 +84,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         http.demo_accounts = Some(demo.listing());
         demo.print_and_save()?;
     }
+    let gateway = match args.tcp_listen {
+        Some(listen) => {
+            let keys = keys.clone();
+            let authenticate: oms_tcp::Authenticate =
+                std::sync::Arc::new(move |key: &str| keys.resolve(key).map(|p| p.account));
+            let gateway = oms_tcp::Gateway::start(oms_tcp::GatewayConfig::new(listen), handle.clone(), authenticate)
+                .with_context(|| format!("starting the TCP gateway on {listen}"))?;
+            tracing::info!(tcp_listen = %gateway.local_addr(), "binary gateway listening");
+            Some(gateway)
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     let shutdown_handle = handle.clone();
     runtime.block_on(async move {
@@ -103,8 +115,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
-    // Let in-flight handlers finish, then drain the ring, sync and snapshot.
+    // Let in-flight handlers finish, stop the gateway, then drain the ring, sync and snapshot.
     runtime.shutdown_timeout(Duration::from_secs(5));
+    if let Some(gateway) = gateway {
+        gateway.stop();
+    }
     let report = shutdown_handle.shutdown().map_err(|e| anyhow::anyhow!("engine shutdown: {e}"))?;
     tracing::info!(last_sequence = report.last_sequence, state_hash = format!("{:016x}", report.state_hash), snapshot = ?report.snapshot, "stopped");
     Ok(())

@@ -32,6 +32,10 @@ fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: Option<&st
 }
 
 fn serve(data: &Path, static_dir: &Path, port: u16, log: &Path) -> Child {
+    serve_with(data, static_dir, port, log, &[])
+}
+
+fn serve_with(data: &Path, static_dir: &Path, port: u16, log: &Path, extra: &[&str]) -> Child {
     let log = std::fs::File::create(log).expect("log file");
     let child = Command::new(OMS)
         .args(["serve", "--demo", "--demo-liquidity", "false", "--listen", &format!("127.0.0.1:{port}")])
@@ -39,6 +43,7 @@ fn serve(data: &Path, static_dir: &Path, port: u16, log: &Path) -> Child {
         .arg(data)
         .arg("--static-dir")
         .arg(static_dir)
+        .args(extra)
         .stdout(Stdio::from(log.try_clone().expect("clone")))
         .stderr(Stdio::from(log))
         .spawn()
@@ -102,9 +107,54 @@ fn serve_sigterm_replay_restart() {
         "replay agrees with the shutdown hash {hash}: {replay_text}"
     );
 
-    let child = serve(&data, &static_dir, port, &dir.path().join("oms2.log"));
+    let tcp_port = free_port();
+    let child = serve_with(
+        &data,
+        &static_dir,
+        port,
+        &dir.path().join("oms2.log"),
+        &["--tcp-listen", &format!("127.0.0.1:{tcp_port}")],
+    );
     let (status, body) = http(port, "GET", &format!("/api/orders/{order_id}"), Some(&key), None).expect("get");
     assert_eq!((status, field(&body, "status")), (200, Some("ACCEPTED")), "{body}");
+    // The same demo key works on the binary gateway.
+    let mut stream = TcpStream::connect(("127.0.0.1", tcp_port)).expect("gateway");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut out = bytes::BytesMut::new();
+    oms_tcp::codec::encode_client(&oms_tcp::codec::ClientMessage::Login { api_key: key.clone() }, &mut out);
+    let order = oms_tcp::codec::WireOrder {
+        client_seq: 1,
+        instrument: 0,
+        side: 1,
+        order_type: 1,
+        time_in_force: 1,
+        flags: 0,
+        stp: 2,
+        price: 5_900_000,
+        stop_price: 0,
+        quantity: 100,
+        expire_time: 0,
+        client_order_id: oms_core::model::ClientOrderId::new("tcp-1").expect("valid"),
+    };
+    oms_tcp::codec::encode_client(&oms_tcp::codec::ClientMessage::NewOrder(order), &mut out);
+    stream.write_all(&out).expect("send");
+    let mut input = bytes::BytesMut::new();
+    let mut answers = Vec::new();
+    while answers.len() < 2 {
+        if let Some(message) = oms_tcp::codec::decode_server(&mut input).expect("valid frame") {
+            answers.push(message);
+            continue;
+        }
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "gateway closed early: {answers:?}");
+        input.extend_from_slice(&chunk[..n]);
+    }
+    assert!(matches!(answers[0], oms_tcp::codec::ServerMessage::LoginAck { account: 2 }), "{answers:?}");
+    assert!(
+        matches!(answers[1], oms_tcp::codec::ServerMessage::Ack { client_seq: 1, status: 2, leaves: 100, .. }),
+        "{answers:?}"
+    );
     terminate(child);
 }
 
@@ -115,6 +165,7 @@ fn bad_flags_are_refused_with_a_clear_message() {
         (vec!["serve", "--fsync", "sometimes"], "fsync policy must be"),
         (vec!["serve", "--role", "boss"], "--role must be"),
         (vec!["serve", "--kafka", "127.0.0.1:9092"], "not available yet"),
+        (vec!["serve", "--tcp-listen", "port-nine"], "is not an address"),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let output = Command::new(OMS).args(&args).arg("--data-dir").arg(dir.path()).output().expect("run");
