@@ -8,4 +8,5 @@
 pub mod http;
 pub mod inproc;
 pub mod report;
+pub mod tcp;
 pub mod workload;

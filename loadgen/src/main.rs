@@ -17,18 +17,24 @@ use oms_core::pipeline::{FsyncPolicy, WaitMode};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Where to send: `inproc` (the pipeline in this process) or `http://HOST:PORT`.
+    /// Where to send: `inproc` (the pipeline in this process), `http://HOST:PORT` or `tcp://HOST:PORT`.
     #[arg(long, default_value = "inproc")]
     target: String,
-    /// With an http target: the `--demo` accounts file (`[{"accountId","apiKey"}]`).
+    /// With an http or tcp target: the `--demo` accounts file (`[{"accountId","apiKey"}]`).
     #[arg(long)]
     api_keys: Option<PathBuf>,
-    /// With an http target: connections (requests in flight) at most.
+    /// With an http target: connections (requests in flight) at most; with tcp: connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
     /// With an http target: symbol to trade.
     #[arg(long, default_value = "BTC-USD")]
     symbol: String,
+    /// With a tcp target: instrument id to trade.
+    #[arg(long, default_value_t = 0)]
+    instrument: u32,
+    /// With a tcp target: the market's mid price in ticks (demo BTC-USD: 6000000).
+    #[arg(long, default_value_t = 6_000_000)]
+    mid_ticks: i64,
     /// Planned commands per second.
     #[arg(long)]
     rate: u64,
@@ -90,9 +96,24 @@ fn main() -> anyhow::Result<()> {
         let report = runtime.block_on(loadgen::http::run(options))?;
         return finish(&report, cli.json.as_deref());
     }
+    if let Some(addr) = cli.target.strip_prefix("tcp://") {
+        let keys = cli.api_keys.as_deref().context("--api-keys <file> is required with a tcp target")?;
+        let options = loadgen::tcp::TcpOptions {
+            addr: addr.parse().with_context(|| format!("{addr:?} is not HOST:PORT"))?,
+            rate: cli.rate,
+            duration: Duration::from_secs_f64(cli.duration),
+            warmup: Duration::from_secs_f64(cli.warmup),
+            api_keys: loadgen::http::read_api_keys(keys)?,
+            connections: cli.connections,
+            instrument: cli.instrument,
+            mid_ticks: cli.mid_ticks,
+        };
+        let report = loadgen::tcp::run(&options)?;
+        return finish(&report, cli.json.as_deref());
+    }
     anyhow::ensure!(
         cli.target == "inproc",
-        "target {:?} is not supported (inproc or http://HOST:PORT; tcp comes with its gateway)",
+        "target {:?} is not supported (inproc, http://HOST:PORT or tcp://HOST:PORT)",
         cli.target
     );
     let options = InprocOptions {

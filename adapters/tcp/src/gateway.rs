@@ -67,6 +67,9 @@ pub struct Gateway {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Engine events buffered for the loop before it counts as lagging.
+const EVENTS_BUFFERED_MAX: usize = 1 << 18;
+
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_SESSION: usize = 2;
@@ -80,8 +83,10 @@ impl Gateway {
         poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let stop = Arc::new(AtomicBool::new(false));
-        let (events_tx, events_rx) = crossbeam_channel::bounded(1 << 16);
-        let subscription = handle.subscribe(1 << 16);
+        let (events_tx, events_rx) = crossbeam_channel::bounded(4_096);
+        // Headroom for bursts while the loop is busy (≈ 40 MB preallocated); if it is still
+        // exceeded, answers would be lost, so every session is logged out `Overloaded`.
+        let subscription = handle.subscribe(EVENTS_BUFFERED_MAX);
         let (forward_waker, forward_stop) = (Arc::clone(&waker), Arc::clone(&stop));
         std::thread::Builder::new().name("oms-tcp-events".into()).spawn(move || {
             loop {
@@ -423,13 +428,18 @@ impl Loop {
                 };
                 let order_id = c.order.order_id.0;
                 let requested_by = requester.filter(|_| c.reason == CancelReason::Requested);
-                for token in self.by_account.get(&c.order.account).cloned().unwrap_or_default() {
-                    let seq = requested_by.filter(|(t, _)| *t == token).map_or(0, |(_, s)| s);
+                // Borrow the session list out of the map instead of cloning it per message.
+                let tokens = self.by_account.remove(&c.order.account).unwrap_or_default();
+                for token in &tokens {
+                    let seq = requested_by.filter(|(t, _)| t == token).map_or(0, |(_, s)| s);
                     self.send(
-                        token,
+                        *token,
                         &ServerMessage::Cancelled { client_seq: seq, order_id, reason, cancelled: c.cancelled.0 },
                     );
-                    touched.push(token);
+                    touched.push(*token);
+                }
+                if !tokens.is_empty() {
+                    self.by_account.entry(c.order.account).or_default().extend(tokens);
                 }
             }
             Event::OrderExpired(u) => {
@@ -442,10 +452,13 @@ impl Loop {
     }
 
     fn send_to_account(&mut self, account: AccountId, message: &ServerMessage, touched: &mut Vec<Token>) {
-        for token in self.by_account.get(&account).cloned().unwrap_or_default() {
-            self.send(token, message);
-            touched.push(token);
+        // Borrow the session list out of the map instead of cloning it per message.
+        let Some(tokens) = self.by_account.remove(&account) else { return };
+        for token in &tokens {
+            self.send(*token, message);
+            touched.push(*token);
         }
+        self.by_account.entry(account).or_default().extend(tokens);
     }
 
     fn send(&mut self, token: Token, message: &ServerMessage) {
