@@ -8,5 +8,6 @@
 pub mod http;
 pub mod inproc;
 pub mod report;
+pub mod sweep;
 pub mod tcp;
 pub mod workload;

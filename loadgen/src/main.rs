@@ -35,8 +35,8 @@ struct Cli {
     /// With a tcp target: the market's mid price in ticks (demo BTC-USD: 6000000).
     #[arg(long, default_value_t = 6_000_000)]
     mid_ticks: i64,
-    /// Planned commands per second.
-    #[arg(long)]
+    /// Planned commands per second (or use --sweep).
+    #[arg(long, default_value_t = 0)]
     rate: u64,
     /// Measured seconds.
     #[arg(long, default_value_t = 10.0)]
@@ -59,6 +59,15 @@ struct Cli {
     /// Order-flow seed.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Sweep: comma-separated offered rates, one run each (instead of --rate).
+    #[arg(long, value_delimiter = ',')]
+    sweep: Vec<u64>,
+    /// With --sweep: write the results as CSV here.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// With --sweep: write an SVG plot of p50/p99/p99.9 against offered rate here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Write the JSON report here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -80,36 +89,57 @@ fn parse_wait(text: &str) -> Result<WaitMode, String> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     anyhow::ensure!(cli.duration > 0.0 && cli.warmup >= 0.0, "--duration must be positive and --warmup not negative");
+    if cli.sweep.is_empty() {
+        anyhow::ensure!(cli.rate > 0, "give --rate or --sweep");
+        let report = run_once(&cli, cli.rate, cli.journal.clone())?;
+        return finish(&report, cli.json.as_deref());
+    }
+    let reports = loadgen::sweep::run(&cli.sweep, |rate| {
+        // Each in-process run needs an empty journal directory of its own.
+        let journal = cli.journal.as_ref().map(|dir| dir.join(format!("rate-{rate}")));
+        run_once(&cli, rate, journal)
+    })?;
+    if let Some(path) = &cli.csv {
+        loadgen::sweep::write_csv(&reports, path)?;
+    }
+    if let Some(path) = &cli.plot {
+        let title = format!("{} — latency vs offered rate", reports[0].target);
+        loadgen::sweep::plot_svg(&reports, &title, path)?;
+    }
+    Ok(())
+}
+
+fn run_once(cli: &Cli, rate: u64, journal: Option<PathBuf>) -> anyhow::Result<loadgen::report::Report> {
+    let duration = Duration::from_secs_f64(cli.duration);
+    let warmup = Duration::from_secs_f64(cli.warmup);
     if cli.target.starts_with("http://") {
         let keys = cli.api_keys.as_deref().context("--api-keys <file> is required with an http target")?;
         let options = loadgen::http::HttpOptions {
             base: cli.target.trim_end_matches('/').to_owned(),
-            rate: cli.rate,
-            duration: Duration::from_secs_f64(cli.duration),
-            warmup: Duration::from_secs_f64(cli.warmup),
+            rate,
+            duration,
+            warmup,
             api_keys: loadgen::http::read_api_keys(keys)?,
             connections: cli.connections,
             symbol: cli.symbol.clone(),
             seed: cli.seed,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        let report = runtime.block_on(loadgen::http::run(options))?;
-        return finish(&report, cli.json.as_deref());
+        return runtime.block_on(loadgen::http::run(options));
     }
     if let Some(addr) = cli.target.strip_prefix("tcp://") {
         let keys = cli.api_keys.as_deref().context("--api-keys <file> is required with a tcp target")?;
         let options = loadgen::tcp::TcpOptions {
             addr: addr.parse().with_context(|| format!("{addr:?} is not HOST:PORT"))?,
-            rate: cli.rate,
-            duration: Duration::from_secs_f64(cli.duration),
-            warmup: Duration::from_secs_f64(cli.warmup),
+            rate,
+            duration,
+            warmup,
             api_keys: loadgen::http::read_api_keys(keys)?,
             connections: cli.connections,
             instrument: cli.instrument,
             mid_ticks: cli.mid_ticks,
         };
-        let report = loadgen::tcp::run(&options)?;
-        return finish(&report, cli.json.as_deref());
+        return loadgen::tcp::run(&options);
     }
     anyhow::ensure!(
         cli.target == "inproc",
@@ -117,17 +147,16 @@ fn main() -> anyhow::Result<()> {
         cli.target
     );
     let options = InprocOptions {
-        rate: cli.rate,
-        duration: Duration::from_secs_f64(cli.duration),
-        warmup: Duration::from_secs_f64(cli.warmup),
-        journal: cli.journal,
+        rate,
+        duration,
+        warmup,
+        journal,
         fsync: cli.fsync,
         wait: cli.wait,
         ring_slots: cli.ring_slots,
         seed: cli.seed,
     };
-    let report = run(&options)?;
-    finish(&report, cli.json.as_deref())
+    run(&options)
 }
 
 fn finish(report: &loadgen::report::Report, json: Option<&std::path::Path>) -> anyhow::Result<()> {

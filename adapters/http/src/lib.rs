@@ -75,6 +75,9 @@ pub struct HttpConfig {
     pub demo_accounts: Option<Vec<DemoAccount>>,
     /// How long a request waits for the engine's answer.
     pub engine_timeout: Duration,
+    /// Engine events buffered for the projection pump before it counts as lagging (it then
+    /// rebuilds its projections from the journal and is not ready meanwhile).
+    pub pump_events_buffered_max: usize,
     /// Rebuild order/fill/candle history from this journal at start (the engine's data
     /// directory and configuration); without it history starts empty.
     pub history_from: Option<(PathBuf, oms_core::engine::EngineConfig)>,
@@ -93,6 +96,7 @@ impl Default for HttpConfig {
             demo_accounts: None,
             engine_timeout: Duration::from_secs(10),
             history_from: None,
+            pump_events_buffered_max: 1 << 18,
         }
     }
 }
@@ -155,13 +159,15 @@ struct Inner {
     metrics: Metrics,
     ready: AtomicBool,
     generated_ids: AtomicU64,
+    /// Times the projections were rebuilt after the pump lagged.
+    rebuilds: AtomicU64,
 }
 
 impl AppState {
     /// Wires the server around a started pipeline: loads the catalog, starts the event pump
     /// (a thread) and the book poller (a task; call inside a Tokio runtime).
     pub async fn start(handle: EngineHandle, keys: ApiKeys, config: HttpConfig) -> Result<Self, Problem> {
-        let subscription = handle.subscribe(1 << 16);
+        let subscription = handle.subscribe(config.pump_events_buffered_max);
         let per_key = Quota::per_second(
             std::num::NonZeroU32::new(config.rate_per_key_per_s.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
         );
@@ -186,6 +192,7 @@ impl AppState {
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             generated_ids: AtomicU64::new(0),
+            rebuilds: AtomicU64::new(0),
             config,
         }));
         state.reload_catalog().await?;
@@ -307,10 +314,13 @@ impl AppState {
 
     // ----- Event pump and book poller ------------------------------------------------
 
-    /// Replays the journal into the projections; returns the last sequence covered.
+    /// Resets the projections and replays the journal into them; returns the last sequence
+    /// covered.
     fn rebuild_history(&self, dir: &std::path::Path, config: oms_core::engine::EngineConfig) -> Result<u64, Problem> {
         let mut history = self.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut market = self.0.market.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *history = History::default();
+        *market = MarketData::default();
         oms_core::journal::replay_all(dir, config, |sequence, event| {
             history.apply(sequence.0, event);
             if let Event::Trade(trade) = event {
@@ -321,11 +331,26 @@ impl AppState {
     }
 
     fn pump(&self, subscription: &oms_core::pipeline::Subscription, mut handle: EngineHandle, replayed: u64) {
+        let mut resubscribed = None;
+        let mut replayed = replayed;
         loop {
-            let (sequence, event) = match subscription.recv_timeout(Duration::from_secs(1)) {
+            let current = resubscribed.as_ref().unwrap_or(subscription);
+            let (sequence, event) = match current.recv_timeout(Duration::from_secs(1)) {
                 Ok(item) => item,
                 Err(oms_core::pipeline::SubscriptionError::Timeout) => continue,
-                Err(_) => return,
+                Err(oms_core::pipeline::SubscriptionError::Lagged) => {
+                    // Events were dropped for us (the engine never waits for a reader), so the
+                    // projections are incomplete: rebuild them the way start-up does.
+                    match self.recover_projections(&handle) {
+                        Some((fresh, covered)) => {
+                            resubscribed = Some(fresh);
+                            replayed = covered;
+                            continue;
+                        }
+                        None => return,
+                    }
+                }
+                Err(oms_core::pipeline::SubscriptionError::Closed) => return,
             };
             // Already folded in by the start-up replay of the journal.
             if sequence.0 <= replayed {
@@ -367,6 +392,29 @@ impl AppState {
                 }
             });
         }
+    }
+
+    /// After a lag: not ready, subscribe afresh, rebuild from the journal, ready again.
+    /// Returns the new subscription and the last sequence the rebuild covered.
+    fn recover_projections(&self, handle: &EngineHandle) -> Option<(oms_core::pipeline::Subscription, u64)> {
+        self.0.ready.store(false, Ordering::Release);
+        self.0.rebuilds.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("projection pump fell behind the event stream; rebuilding from the journal");
+        let fresh = handle.subscribe(self.config().pump_events_buffered_max);
+        let covered = match self.config().history_from.clone() {
+            Some((dir, config)) => match self.rebuild_history(&dir, config) {
+                Ok(covered) => covered,
+                Err(problem) => {
+                    tracing::error!(detail = %problem.detail, "cannot rebuild projections; staying not ready");
+                    return None;
+                }
+            },
+            // Without a journal to rebuild from, continue from now on (history incomplete).
+            None => handle.published_sequence(),
+        };
+        self.0.projected.send_replace((covered, u32::MAX));
+        self.0.ready.store(true, Ordering::Release);
+        Some((fresh, covered))
     }
 
     /// Samples engine depth and publishes sequenced deltas when the market moved.
@@ -546,6 +594,11 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         ("oms_published_sequence", "Highest sequence whose outcome was released.", published as f64),
         ("oms_projected_sequence", "Highest sequence applied to the HTTP projections.", projected as f64),
         ("oms_ring_in_flight", "Commands submitted and not yet released (ring occupancy).", in_flight as f64),
+        (
+            "oms_projection_rebuilds",
+            "Projection rebuilds after the event pump fell behind.",
+            state.0.rebuilds.load(Ordering::Relaxed) as f64,
+        ),
         ("oms_journal_fsyncs", "Journal fdatasync calls.", syncs as f64),
         ("oms_journal_fsync_seconds_total", "Time spent in journal fdatasync.", sync_total_s),
         ("oms_journal_fsync_seconds_max", "Longest journal fdatasync.", sync_max_s),

@@ -625,3 +625,61 @@ async fn limits_read_by_owner_set_by_admin_and_enforced() {
     assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_field")));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projections_recover_after_the_pump_falls_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A tiny pump buffer and a burst straight into the engine force a lag.
+    let server = start(dir.path(), HttpConfig { pump_events_buffered_max: 64, ..HttpConfig::default() }).await;
+    let mut engine = server.engine.clone();
+    let burst = tokio::task::spawn_blocking(move || {
+        let mut last = None;
+        for n in 0..3_000u64 {
+            let order = NewOrder {
+                account: AccountId(2),
+                client_order_id: ClientOrderId::new(&format!("burst-{n}")).expect("valid"),
+                instrument: InstrumentId(0),
+                side: Side::Buy,
+                order_type: OrderType::Limit,
+                price: Some(Price(4_800_000 + (n % 50) as i64)),
+                stop_price: None,
+                quantity: Quantity(10),
+                time_in_force: TimeInForce::Gtc,
+                expire_time: None,
+                post_only: false,
+                reduce_only: false,
+                self_trade_prevention: SelfTradePrevention::ExpireMaker,
+            };
+            last = Some(engine.submit_blocking(Action::NewOrder(order)).expect("submits"));
+        }
+        engine.wait(last.expect("some"), Duration::from_secs(30)).expect("burst done")
+    });
+    burst.await.expect("burst");
+    // The API recovers: a new order is answered, and history holds the whole burst.
+    let (status, body) = server.place(BOB, limit("buy", "48000.00", "0.1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut listed = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/orders?limit=500&cursor={c}"),
+            None => "/api/orders?limit=500".to_owned(),
+        };
+        let (_, page) = server.call(reqwest::Method::GET, &path, Some(BOB), None).await;
+        listed += page["orders"].as_array().map_or(0, Vec::len);
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(listed, 3_001, "every order of the burst is in the rebuilt history");
+    let (_, metrics) = server.call(reqwest::Method::GET, "/metrics", None, None).await;
+    let rebuilds = metrics
+        .as_str()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("oms_projection_rebuilds ")))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(rebuilds.is_some_and(|n| n >= 1.0), "the burst must have forced a rebuild: {rebuilds:?}");
+    let (status, ready) = server.call(reqwest::Method::GET, "/ready", None, None).await;
+    assert_eq!((status, ready["ready"].as_bool()), (StatusCode::OK, Some(true)));
+    server.stop().await;
+}
