@@ -34,6 +34,9 @@ pub fn write_csv(reports: &[Report], path: &Path) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
+/// A plotted percentile: name, how to read it from a report, colour.
+type Series = (&'static str, fn(&Report) -> f64, RGBColor);
+
 /// Log-log plot of p50, p99 and p99.9 (µs) against offered rate.
 pub fn plot_svg(reports: &[Report], title: &str, path: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(!reports.is_empty(), "nothing to plot");
@@ -60,7 +63,7 @@ pub fn plot_svg(reports: &[Report], title: &str, path: &Path) -> anyhow::Result<
         .y_desc("latency from planned send (µs)")
         .draw()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let series: [(&str, fn(&Report) -> f64, RGBColor); 3] = [
+    let series: [Series; 3] = [
         ("p50", |r| r.latency_us.p50, BLUE),
         ("p99", |r| r.latency_us.p99, RGBColor(230, 120, 0)),
         ("p99.9", |r| r.latency_us.p999, RED),
