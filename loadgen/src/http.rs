@@ -35,6 +35,8 @@ pub struct HttpOptions {
     pub connections: usize,
     /// Symbol to trade.
     pub symbol: String,
+    /// Mid price to quote around; read from the market when `None`.
+    pub mid_price: Option<Decimal>,
     /// Flow seed.
     pub seed: u64,
 }
@@ -176,8 +178,15 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
 }
 
 async fn reference_mid(client: &reqwest::Client, options: &HttpOptions) -> anyhow::Result<Decimal> {
+    if let Some(mid) = options.mid_price {
+        return Ok(mid);
+    }
     let url = format!("{}/api/market-data/prices/{}", options.base, options.symbol);
     let prices: Value = client.get(&url).send().await.with_context(|| format!("GET {url}"))?.json().await?;
-    let text = prices["last"].as_str().or_else(|| prices["bestBid"].as_str()).unwrap_or("100");
+    let text = prices["last"]
+        .as_str()
+        .or_else(|| prices["bestBid"].as_str())
+        .or_else(|| prices["bestAsk"].as_str())
+        .context("the market has no price yet (no trades, empty book); pass --mid-price")?;
     text.parse().with_context(|| format!("price {text:?}"))
 }

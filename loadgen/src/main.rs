@@ -29,6 +29,9 @@ struct Cli {
     /// With an http target: symbol to trade.
     #[arg(long, default_value = "BTC-USD")]
     symbol: String,
+    /// With an http target: mid price to quote around (default: the market's last price).
+    #[arg(long)]
+    mid_price: Option<rust_decimal::Decimal>,
     /// With a tcp target: instrument id to trade.
     #[arg(long, default_value_t = 0)]
     instrument: u32,
@@ -122,6 +125,7 @@ fn run_once(cli: &Cli, rate: u64, journal: Option<PathBuf>) -> anyhow::Result<lo
             api_keys: loadgen::http::read_api_keys(keys)?,
             connections: cli.connections,
             symbol: cli.symbol.clone(),
+            mid_price: cli.mid_price,
             seed: cli.seed,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
