@@ -232,11 +232,12 @@ async function main() {
     }
     const tick = fx(instrument.tickSize);
     const lot = fx(instrument.lotSize);
-    // Join the third bid level (or a few ticks under the best bid): it rests, shows within
-    // the ladder's visible depth, is unlikely to be reached by demo trading during the walk,
-    // and stays near the market for any price collar.
+    // One tick above the fifth bid level (or a few ticks under the best bid): it rests, shows
+    // within the ladder's visible depth, sits off the demo bot's price grid (so the level is
+    // ours alone even while the bot requotes every 500 ms), is deeper than the bot's taker
+    // sweeps (3 levels), and stays near the market for any price collar.
     let restPrice;
-    if (book.bids.length >= 3) restPrice = fx(book.bids[2][0]);
+    if (book.bids.length >= 5) restPrice = fx(book.bids[4][0]) + tick;
     else if (bestBid !== null) restPrice = fx(bestBid) - 3n * tick;
     else if (bestAsk !== null) restPrice = fx(bestAsk) - 10n * tick;
     else restPrice = floorTo(fxMul(fx(reference), fx('0.995')), tick);
