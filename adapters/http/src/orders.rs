@@ -27,6 +27,30 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result
     })
 }
 
+/// A page size from `?limit=` (default 100, at most [`PAGE_MAX`]).
+fn page_limit(limit: Option<usize>) -> Result<usize, Problem> {
+    match limit.unwrap_or(100) {
+        0 => Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}"))),
+        n if n > PAGE_MAX => Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}"))),
+        n => Ok(n),
+    }
+}
+
+/// The instrument of an optional `?symbol=` filter (404 for an unknown symbol).
+pub(crate) fn symbol_filter(
+    catalog: &crate::catalog::Catalog,
+    symbol: Option<&str>,
+) -> Result<Option<oms_core::model::InstrumentId>, Problem> {
+    symbol
+        .map(|s| {
+            catalog
+                .by_symbol(s)
+                .map(|(id, _)| id)
+                .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {s:?}")))
+        })
+        .transpose()
+}
+
 pub(crate) fn respond(result: Result<Response, Problem>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -149,20 +173,9 @@ pub(crate) async fn list(
 ) -> Response {
     respond((|| {
         let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-        let limit = query.limit.unwrap_or(100);
-        if limit == 0 || limit > PAGE_MAX {
-            return Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}")));
-        }
+        let limit = page_limit(query.limit)?;
         let catalog = state.catalog();
-        let instrument = match &query.symbol {
-            Some(symbol) => Some(
-                catalog
-                    .by_symbol(symbol)
-                    .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?
-                    .0,
-            ),
-            None => None,
-        };
+        let instrument = symbol_filter(&catalog, query.symbol.as_deref())?;
         let status = query.status.as_deref().unwrap_or("all");
         if !matches!(status, "open" | "closed" | "all") {
             return Err(Problem::bad_request("invalid_query", "status must be open, closed or all"));
@@ -373,20 +386,9 @@ pub(crate) async fn executions(
 ) -> Response {
     respond((|| {
         let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-        let limit = query.limit.unwrap_or(100);
-        if limit == 0 || limit > PAGE_MAX {
-            return Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}")));
-        }
+        let limit = page_limit(query.limit)?;
         let catalog = state.catalog();
-        let instrument = match &query.symbol {
-            Some(symbol) => Some(
-                catalog
-                    .by_symbol(symbol)
-                    .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?
-                    .0,
-            ),
-            None => None,
-        };
+        let instrument = symbol_filter(&catalog, query.symbol.as_deref())?;
         let history = state.history();
         let list: Vec<_> = history
             .executions_of(caller.account)

@@ -2,6 +2,8 @@
 //! same commands production uses, plus terse order builders.
 #![allow(dead_code, reason = "each test binary uses a different subset of the fixture")]
 
+pub mod counting_alloc;
+
 use oms_core::book::PriceTimeBook;
 use oms_core::prelude::*;
 use rust_decimal_macros::dec;
