@@ -278,3 +278,53 @@ fn reads_see_every_command_sequenced_before_them() {
     handle.wait(read, WAIT).expect("the read's heartbeat is acknowledged after durability");
     handle.shutdown().expect("shuts down");
 }
+
+#[test]
+fn journal_failure_fails_closed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut builder = Engine::builder().journal(dir.path(), FsyncPolicy::Batch).segment_bytes_max(4_096).ring_slots(256);
+    for action in setup_actions() {
+        builder = builder.genesis(action);
+    }
+    let mut handle = builder.start().expect("starts");
+    // Occupy every future segment name: the next roll cannot create its file, a real I/O
+    // error in the middle of the run.
+    let segments = journal::segments_dir(dir.path());
+    let first_blocked = handle.published_sequence() + 1;
+    for sequence in first_blocked..first_blocked + 5_000 {
+        std::fs::write(segments.join(journal::segment_name(sequence)), b"occupied").expect("block a name");
+    }
+    let cids = client_order_ids();
+    let mut acknowledged = Vec::new();
+    let mut refused_at_submit = false;
+    let mut journal_failed_waits = 0;
+    for k in 0..2_000u64 {
+        let sequence = handle.published_sequence().max(acknowledged.last().copied().unwrap_or(0)) + 1;
+        match handle.submit_blocking(mixed(sequence, wall_ns() + 1_000_000_000 + k, &cids)) {
+            Ok(ticket) => match handle.wait(ticket, WAIT) {
+                Ok(_) => acknowledged.push(ticket.sequence.0),
+                Err(oms_core::pipeline::WaitError::JournalFailed) => journal_failed_waits += 1,
+                Err(other) => panic!("unexpected wait error {other}"),
+            },
+            Err(SubmitError::JournalFailed) => {
+                refused_at_submit = true;
+                break;
+            }
+            Err(other) => panic!("unexpected submit error {other}"),
+        }
+    }
+    assert!(handle.journal_failed(), "the roll failure must mark the journal failed");
+    assert!(refused_at_submit, "new commands are refused once the journal failed");
+    assert!(!acknowledged.is_empty(), "commands before the failure were acknowledged");
+    // Every acknowledged command is in the journal: nothing acknowledged was lost.
+    for (_, path) in journal::list_segments(dir.path()).expect("segments") {
+        if std::fs::read(&path).map(|b| b.starts_with(b"occupied")).unwrap_or(true) {
+            std::fs::remove_file(&path).expect("unblock");
+        }
+    }
+    let (replayed, _) = replay_outcomes(dir.path());
+    for sequence in &acknowledged {
+        assert!(replayed.contains_key(sequence), "acknowledged sequence {sequence} is not in the journal");
+    }
+    println!("acknowledged {} then failed closed ({journal_failed_waits} waits told JournalFailed)", acknowledged.len());
+}
