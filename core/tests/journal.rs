@@ -199,3 +199,24 @@ fn fsync_policy_parses_and_refuses_nonsense() {
         assert!(bad.parse::<FsyncPolicy>().is_err(), "{bad:?}");
     }
 }
+
+mod fuzz {
+    use oms_core::codec::decode_command;
+    use oms_core::journal::{SEGMENT_MAGIC, scan_segment};
+    use oms_core::model::Sequence;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        /// The record scanner and the payload decoder never panic on arbitrary segment bytes.
+        #[test]
+        fn prop_arbitrary_segments_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2_000)) {
+            let mut bytes = SEGMENT_MAGIC.to_vec();
+            bytes.extend_from_slice(&body);
+            let _ = scan_segment(&bytes, |sequence, payload, _| {
+                let _ = decode_command(Sequence(sequence), payload);
+            });
+        }
+    }
+}

@@ -282,7 +282,8 @@ fn reads_see_every_command_sequenced_before_them() {
 #[test]
 fn journal_failure_fails_closed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut builder = Engine::builder().journal(dir.path(), FsyncPolicy::Batch).segment_bytes_max(4_096).ring_slots(256);
+    let mut builder =
+        Engine::builder().journal(dir.path(), FsyncPolicy::Batch).segment_bytes_max(4_096).ring_slots(256);
     for action in setup_actions() {
         builder = builder.genesis(action);
     }
@@ -326,5 +327,8 @@ fn journal_failure_fails_closed() {
     for sequence in &acknowledged {
         assert!(replayed.contains_key(sequence), "acknowledged sequence {sequence} is not in the journal");
     }
-    println!("acknowledged {} then failed closed ({journal_failed_waits} waits told JournalFailed)", acknowledged.len());
+    println!(
+        "acknowledged {} then failed closed ({journal_failed_waits} waits told JournalFailed)",
+        acknowledged.len()
+    );
 }
