@@ -1,8 +1,6 @@
 //! Request and response bodies, and the strict conversions between API decimals/strings
 //! and engine integers. Anything off is a 400 problem; nothing is rounded.
 
-use std::str::FromStr;
-
 use oms_core::model::{
     ClientOrderId, ConversionError, Instrument, NewOrder, OrderStatus, OrderType, Price, Quantity, SelfTradePrevention,
     Side, TimeInForce, Timestamp,
@@ -120,9 +118,10 @@ pub fn parse_decimal(field: &str, text: &str) -> Result<Decimal, Problem> {
             format!("{field}: {text:?} is not a plain decimal string"),
         ));
     }
+    // `from_str_exact` only: plain `from_str` rounds beyond 28 significant digits, which could
+    // turn an off-tick value into an on-tick one.
     Decimal::from_str_exact(text)
-        .or_else(|_| Decimal::from_str(text))
-        .map_err(|_| Problem::bad_request("invalid_decimal", format!("{field}: {text:?} is not a valid decimal")))
+        .map_err(|_| Problem::bad_request("invalid_decimal", format!("{field}: {text:?} is not an exact decimal")))
 }
 
 fn conversion(field: &str, error: ConversionError) -> Problem {

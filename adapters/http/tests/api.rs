@@ -331,6 +331,12 @@ async fn bad_inputs_are_problems_and_change_nothing() {
         ),
         ("empty string", with("price", json!("")).to_string(), StatusCode::BAD_REQUEST, "invalid_decimal"),
         (
+            "beyond 28 digits (would round onto the tick)",
+            with("price", json!("49000.0000000000000000000000001")).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_decimal",
+        ),
+        (
             "bad client order id",
             with("clientOrderId", json!("has space")).to_string(),
             StatusCode::BAD_REQUEST,
