@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::report::{LatencyUs, Report, Settings};
+use crate::report::{Report, Tally};
 
 /// Options of an HTTP run.
 #[derive(Clone, Debug)]
@@ -39,14 +39,6 @@ pub struct HttpOptions {
     pub mid_price: Option<Decimal>,
     /// Flow seed.
     pub seed: u64,
-}
-
-#[derive(Default)]
-struct Tally {
-    acked: u64,
-    rejected: u64,
-    rejected_by_reason: std::collections::BTreeMap<String, u64>,
-    errors: u64,
 }
 
 /// Reads `[{"accountId","apiKey"}]` (the `--demo` accounts file).
@@ -133,13 +125,7 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
             }
             if let Ok(mut t) = tally.lock() {
                 match outcome {
-                    Ok(reason) => {
-                        t.acked += 1;
-                        if let Some(reason) = reason {
-                            t.rejected += 1;
-                            *t.rejected_by_reason.entry(reason).or_default() += 1;
-                        }
-                    }
+                    Ok(reason) => t.answered(reason.as_deref()),
                     Err(()) => t.errors += 1,
                 }
             }
@@ -155,26 +141,17 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
     let elapsed = measure_start.elapsed().as_secs_f64();
     let histogram = histogram.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
     let tally = std::mem::take(&mut *tally.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
-    Ok(Report {
-        target: options.base.clone(),
-        offered_rate: options.rate,
+    Ok(Report::remote(
+        options.base.clone(),
+        options.rate,
         sent,
-        acked: tally.acked,
-        rejected: tally.rejected,
-        rejected_by_reason: tally.rejected_by_reason,
-        errors: tally.errors,
-        throughput_per_s: tally.acked as f64 / elapsed,
-        latency_us: LatencyUs::from_ns(&histogram),
-        settings: Settings {
-            duration_s: options.duration.as_secs_f64(),
-            warmup_s: options.warmup.as_secs_f64(),
-            fsync: "server".into(),
-            wait_strategy: format!("{} connections", options.connections),
-            ring_slots: 0,
-            backpressure_retries: 0,
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        },
-    })
+        tally,
+        &histogram,
+        elapsed,
+        options.duration,
+        options.warmup,
+        options.connections,
+    ))
 }
 
 async fn reference_mid(client: &reqwest::Client, options: &HttpOptions) -> anyhow::Result<Decimal> {

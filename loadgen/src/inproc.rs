@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use oms_core::pipeline::{EngineHandle, FsyncPolicy, SubmitError, Ticket, WaitMode};
 use oms_core::prelude::*;
 
-use crate::report::{LatencyUs, Report, Settings};
+use crate::report::{LatencyUs, Report, Settings, Tally};
 use crate::workload::{OrderFlow, engine_config, genesis};
 
 /// Options of an in-process run.
@@ -46,12 +46,10 @@ struct Sent {
     measured: bool,
 }
 
+/// Answers plus the measured window's first planned send and last answer.
 #[derive(Default)]
-struct Tally {
-    acked: u64,
-    rejected: u64,
-    rejected_by_reason: std::collections::BTreeMap<String, u64>,
-    errors: u64,
+struct Window {
+    tally: Tally,
     first_measured: Option<Instant>,
     last_ack: Option<Instant>,
 }
@@ -94,11 +92,11 @@ pub fn run(options: &InprocOptions) -> anyhow::Result<Report> {
         target: "inproc".into(),
         offered_rate: options.rate,
         sent,
-        acked: tally.acked,
-        rejected: tally.rejected,
-        rejected_by_reason: tally.rejected_by_reason.clone(),
-        errors: tally.errors,
-        throughput_per_s: tally.acked as f64 / elapsed,
+        acked: tally.tally.acked,
+        rejected: tally.tally.rejected,
+        rejected_by_reason: tally.tally.rejected_by_reason.clone(),
+        errors: tally.tally.errors,
+        throughput_per_s: tally.tally.acked as f64 / elapsed,
         latency_us: LatencyUs::from_ns(&histogram),
         settings: Settings {
             duration_s: options.duration.as_secs_f64(),
@@ -161,10 +159,10 @@ fn send(handle: &mut EngineHandle, options: &InprocOptions, queue: &ArrayQueue<S
 }
 
 /// Redeems tickets in order and records latencies.
-fn receive(handle: &EngineHandle, queue: &ArrayQueue<Sent>, done: &AtomicBool) -> (Histogram<u64>, Tally) {
+fn receive(handle: &EngineHandle, queue: &ArrayQueue<Sent>, done: &AtomicBool) -> (Histogram<u64>, Window) {
     // 1 ns .. 60 s at 3 significant digits.
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds");
-    let mut tally = Tally::default();
+    let mut tally = Window::default();
     loop {
         let Some(sent) = queue.pop() else {
             if done.load(Ordering::Acquire) && queue.is_empty() {
@@ -181,16 +179,12 @@ fn receive(handle: &EngineHandle, queue: &ArrayQueue<Sent>, done: &AtomicBool) -
         tally.first_measured.get_or_insert(sent.planned);
         match result {
             Ok(outcome) => {
-                tally.acked += 1;
-                if let Some(reason) = outcome.reject {
-                    tally.rejected += 1;
-                    *tally.rejected_by_reason.entry(reason.code().to_owned()).or_default() += 1;
-                }
+                tally.tally.answered(outcome.reject.map(|r| r.code()));
                 tally.last_ack = Some(now);
                 let latency = now.saturating_duration_since(sent.planned).as_nanos() as u64;
                 histogram.saturating_record(latency.max(1));
             }
-            Err(_) => tally.errors += 1,
+            Err(_) => tally.tally.errors += 1,
         }
     }
 }

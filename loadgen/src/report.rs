@@ -32,6 +32,40 @@ impl LatencyUs {
     }
 }
 
+/// Answers counted during the measured window of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Requests answered.
+    pub acked: u64,
+    /// Answered with a refusal.
+    pub rejected: u64,
+    /// Refusals by machine code.
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Requests without an answer (lost, timed out, transport failure).
+    pub errors: u64,
+}
+
+impl Tally {
+    /// Counts an answer; `reject` is the refusal code, if refused.
+    pub fn answered(&mut self, reject: Option<&str>) {
+        self.acked += 1;
+        if let Some(code) = reject {
+            self.rejected += 1;
+            *self.rejected_by_reason.entry(code.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Adds another tally (one per connection) to this one.
+    pub fn merge(&mut self, other: Tally) {
+        self.acked += other.acked;
+        self.rejected += other.rejected;
+        self.errors += other.errors;
+        for (code, n) in other.rejected_by_reason {
+            *self.rejected_by_reason.entry(code).or_default() += n;
+        }
+    }
+}
+
 /// One run's result (the schema `docs/benchmarks.md` and the sweep tooling read).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -77,6 +111,45 @@ pub struct Settings {
 }
 
 impl Report {
+    /// The report of a run against a running server over `connections` connections (the
+    /// server's own fsync policy applies).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a flat constructor for the two remote targets; each value is distinct"
+    )]
+    pub fn remote(
+        target: String,
+        offered_rate: u64,
+        sent: u64,
+        tally: Tally,
+        histogram: &hdrhistogram::Histogram<u64>,
+        elapsed_s: f64,
+        duration: std::time::Duration,
+        warmup: std::time::Duration,
+        connections: usize,
+    ) -> Report {
+        Report {
+            target,
+            offered_rate,
+            sent,
+            acked: tally.acked,
+            rejected: tally.rejected,
+            errors: tally.errors,
+            throughput_per_s: tally.acked as f64 / elapsed_s,
+            rejected_by_reason: tally.rejected_by_reason,
+            latency_us: LatencyUs::from_ns(histogram),
+            settings: Settings {
+                duration_s: duration.as_secs_f64(),
+                warmup_s: warmup.as_secs_f64(),
+                fsync: "server".into(),
+                wait_strategy: format!("{connections} connections"),
+                ring_slots: 0,
+                backpressure_retries: 0,
+                cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+        }
+    }
+
     /// One human line.
     pub fn summary(&self) -> String {
         let l = &self.latency_us;

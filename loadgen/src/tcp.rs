@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use oms_core::model::ClientOrderId;
 use oms_tcp::codec::{ClientMessage, ServerMessage, WireOrder, decode_server, encode_client, reject_from_code};
 
-use crate::report::{LatencyUs, Report, Settings};
+use crate::report::{Report, Tally};
 
 /// Options of a TCP run.
 #[derive(Clone, Debug)]
@@ -41,15 +41,6 @@ pub struct TcpOptions {
     pub mid_ticks: i64,
 }
 
-#[derive(Default)]
-struct Tally {
-    acked: u64,
-    rejected: u64,
-    rejected_by_reason: std::collections::BTreeMap<String, u64>,
-    errors: u64,
-    sent: u64,
-}
-
 /// Runs the load.
 pub fn run(options: &TcpOptions) -> anyhow::Result<Report> {
     anyhow::ensure!(options.connections > 0 && options.rate > 0, "rate and connections must be positive");
@@ -69,43 +60,34 @@ pub fn run(options: &TcpOptions) -> anyhow::Result<Report> {
     }
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let mut tally = Tally::default();
+    let mut sent = 0;
     let mut last_answer = start;
     for thread in threads {
-        let (h, t, last) = thread.join().map_err(|_| anyhow::anyhow!("connection thread panicked"))??;
+        let (h, t, s, last) = thread.join().map_err(|_| anyhow::anyhow!("connection thread panicked"))??;
         histogram.add(&h)?;
-        tally.acked += t.acked;
-        tally.rejected += t.rejected;
-        tally.errors += t.errors;
-        tally.sent += t.sent;
-        for (k, v) in t.rejected_by_reason {
-            *tally.rejected_by_reason.entry(k).or_default() += v;
-        }
+        tally.merge(t);
+        sent += s;
         last_answer = last_answer.max(last);
     }
     let elapsed = last_answer.saturating_duration_since(start + options.warmup).as_secs_f64().max(1e-9);
-    Ok(Report {
-        target: format!("tcp://{}", options.addr),
-        offered_rate: options.rate,
-        sent: tally.sent,
-        acked: tally.acked,
-        rejected: tally.rejected,
-        rejected_by_reason: tally.rejected_by_reason,
-        errors: tally.errors,
-        throughput_per_s: tally.acked as f64 / elapsed,
-        latency_us: LatencyUs::from_ns(&histogram),
-        settings: Settings {
-            duration_s: options.duration.as_secs_f64(),
-            warmup_s: options.warmup.as_secs_f64(),
-            fsync: "server".into(),
-            wait_strategy: format!("{} connections", options.connections),
-            ring_slots: 0,
-            backpressure_retries: 0,
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        },
-    })
+    let target = format!("tcp://{}", options.addr);
+    Ok(Report::remote(
+        target,
+        options.rate,
+        sent,
+        tally,
+        &histogram,
+        elapsed,
+        options.duration,
+        options.warmup,
+        options.connections,
+    ))
 }
 
-type ConnectionResult = anyhow::Result<(Histogram<u64>, Tally, Instant)>;
+/// A connection's latencies, answers, measured requests sent, and time of its last answer.
+type ConnectionResult = anyhow::Result<(Histogram<u64>, Tally, u64, Instant)>;
+/// A reader's latencies, answers and time of its last answer.
+type ReaderResult = anyhow::Result<(Histogram<u64>, Tally, Instant)>;
 
 fn connection(
     options: &TcpOptions,
@@ -195,9 +177,8 @@ fn connection(
         out.clear();
         next = due + 1;
     }
-    let (histogram, mut tally, last) = reader.join().map_err(|_| anyhow::anyhow!("reader panicked"))??;
-    tally.sent = sent;
-    Ok((histogram, tally, last))
+    let (histogram, tally, last) = reader.join().map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    Ok((histogram, tally, sent, last))
 }
 
 fn read_answers(
@@ -208,7 +189,7 @@ fn read_answers(
     total: u64,
     warmup: u64,
     start: Instant,
-) -> ConnectionResult {
+) -> ReaderResult {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let mut tally = Tally::default();
@@ -253,11 +234,7 @@ fn read_answers(
         let planned_ns = planned.get(client_seq as usize).map_or(0, |p| p.load(Ordering::Acquire));
         let latency = now.saturating_duration_since(start + Duration::from_nanos(planned_ns)).as_nanos() as u64;
         histogram.saturating_record(latency.max(1));
-        tally.acked += 1;
-        if let Some(reason) = outcome {
-            tally.rejected += 1;
-            *tally.rejected_by_reason.entry(reason).or_default() += 1;
-        }
+        tally.answered(outcome.as_deref());
     }
     Ok((histogram, tally, last))
 }

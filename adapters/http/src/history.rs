@@ -7,8 +7,7 @@
 use std::collections::VecDeque;
 
 use oms_core::model::{
-    AccountId, Event, InstrumentId, Order, OrderId, OrderStatus, Price, Quantity, RejectReason, Side, Timestamp, Trade,
-    TradeId,
+    AccountId, Event, InstrumentId, Order, OrderId, Price, Quantity, RejectReason, Side, Timestamp, Trade, TradeId,
 };
 use rustc_hash::FxHashMap;
 
@@ -202,10 +201,5 @@ impl History {
     /// An account's fills, newest first.
     pub fn executions_of(&self, account: AccountId) -> impl Iterator<Item = &ExecutionRecord> {
         self.executions.get(&account).into_iter().flat_map(|l| l.iter().rev())
-    }
-
-    /// Whether an order is still working.
-    pub fn is_open(status: OrderStatus) -> bool {
-        !status.is_final()
     }
 }

@@ -70,6 +70,13 @@ pub struct Ticker {
     pub volume: i64,
 }
 
+impl Ticker {
+    /// Last price minus the window's first price.
+    pub fn change(&self) -> Option<Price> {
+        Some(Price(self.last?.0 - self.open?.0))
+    }
+}
+
 /// All instruments' market data.
 #[derive(Debug, Default)]
 pub struct MarketData {

@@ -52,10 +52,6 @@ pub(crate) async fn prices(State(state): State<AppState>, Path(symbol): Path<Str
         let ticker = state.market().ticker(id);
         let book = state.book(id);
         let p = |v: Option<oms_core::model::Price>| v.map(|v| render::price(i, v));
-        let change = match (ticker.last, ticker.open) {
-            (Some(last), Some(open)) => Some(render::price(i, oms_core::model::Price(last.0 - open.0))),
-            _ => None,
-        };
         Ok(Json(json!({
             "symbol": symbol,
             "last": p(ticker.last),
@@ -65,7 +61,7 @@ pub(crate) async fn prices(State(state): State<AppState>, Path(symbol): Path<Str
             "high24h": p(ticker.high),
             "low24h": p(ticker.low),
             "volume24h": render::quantity(i, oms_core::model::Quantity(ticker.volume)),
-            "change24h": change,
+            "change24h": ticker.change().map(|c| render::price(i, c)),
         }))
         .into_response())
     })())
@@ -103,14 +99,8 @@ pub(crate) async fn orderbook(
             let (book, sequence) = state
                 .read(move |engine| (snapshot(engine, id, depth), engine.last_sequence().map_or(0, |s| s.0)))
                 .await?;
-            let side = |levels: &[(oms_core::model::Price, oms_core::model::Quantity)]| -> Vec<[String; 2]> {
-                levels
-                    .iter()
-                    .map(|(p, q)| [render::price(&instrument, *p), render::quantity(&instrument, *q)])
-                    .collect()
-            };
             Ok(Json(
-                json!({ "symbol": symbol, "sequence": sequence, "bids": side(&book.bids), "asks": side(&book.asks) }),
+                json!({ "symbol": symbol, "sequence": sequence, "bids": render::levels(&instrument, &book.bids), "asks": render::levels(&instrument, &book.asks) }),
             )
             .into_response())
         }

@@ -86,7 +86,7 @@ async fn place_inner(state: &AppState, account: oms_core::model::AccountId, body
     let id = OrderId(ticket.sequence.0);
     if let Some(reason) = outcome.reject.filter(|_| outcome.status == Some(OrderStatus::Rejected)) {
         state.0.metrics.order("rejected", reason.code());
-        let order = rejected_order(id, &new_order, reason);
+        let order = rejected_order(id, &new_order);
         state.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert_rejected(order, reason);
         let history = state.history();
         let record = history.order(id).ok_or_else(|| Problem::unavailable("unavailable", "order not projected"))?;
@@ -108,7 +108,7 @@ async fn place_inner(state: &AppState, account: oms_core::model::AccountId, body
     Ok((StatusCode::CREATED, Json(render::order(&catalog, record, Some(fills)))).into_response())
 }
 
-fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder, _reason: RejectReason) -> Order {
+fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder) -> Order {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     Order {
         id,

@@ -16,6 +16,11 @@ pub(crate) fn quantity(instrument: &Instrument, q: Quantity) -> String {
     instrument.quantity_to_decimal(q).to_string()
 }
 
+/// Book levels as `[price, quantity]` string pairs.
+pub(crate) fn levels(instrument: &Instrument, levels: &[(Price, Quantity)]) -> Vec<[String; 2]> {
+    levels.iter().map(|(p, q)| [price(instrument, *p), quantity(instrument, *q)]).collect()
+}
+
 /// An order (with `fills` when given).
 pub(crate) fn order(catalog: &Catalog, record: &OrderRecord, fills: Option<Vec<Value>>) -> Value {
     let o = &record.order;

@@ -103,15 +103,7 @@ fn handle_subscribe(state: &AppState, text: &str, subscriptions: &mut HashSet<(S
             subscriptions.insert(key);
             if channel == "book" {
                 let book = state.book(id);
-                let side = |levels: &[(oms_core::model::Price, oms_core::model::Quantity)]| -> Vec<[String; 2]> {
-                    levels
-                        .iter()
-                        .map(|(p, q)| {
-                            [render::price(&listing.instrument, *p), render::quantity(&listing.instrument, *q)]
-                        })
-                        .collect()
-                };
-                replies.push(json!({ "channel": "book", "symbol": symbol, "type": "snapshot", "sequence": book.sequence, "bids": side(&book.bids), "asks": side(&book.asks) }));
+                replies.push(json!({ "channel": "book", "symbol": symbol, "type": "snapshot", "sequence": book.sequence, "bids": render::levels(&listing.instrument, &book.bids), "asks": render::levels(&listing.instrument, &book.asks) }));
             }
         }
     }
@@ -132,12 +124,9 @@ fn market_messages(
         StreamItem::BookDelta { instrument, sequence, prev_sequence, bids, asks } if wants("book", *instrument) => {
             let Some(listing) = catalog.listing(*instrument) else { return messages };
             let i = &listing.instrument;
-            let side = |levels: &[(oms_core::model::Price, oms_core::model::Quantity)]| -> Vec<[String; 2]> {
-                levels.iter().map(|(p, q)| [render::price(i, *p), render::quantity(i, *q)]).collect()
-            };
             messages.push(
                 json!({ "channel": "book", "symbol": i.spec().symbol.as_str(), "type": "delta", "sequence": sequence,
-                "prevSequence": prev_sequence, "bids": side(bids), "asks": side(asks) }),
+                "prevSequence": prev_sequence, "bids": render::levels(i, bids), "asks": render::levels(i, asks) }),
             );
         }
         StreamItem::Trade(instrument, tick) => {
@@ -151,12 +140,8 @@ fn market_messages(
             if wants("ticker", *instrument) {
                 let t = state.market().ticker(*instrument);
                 let p = |v: Option<oms_core::model::Price>| v.map(|v| render::price(i, v));
-                let change = match (t.last, t.open) {
-                    (Some(last), Some(open)) => Some(render::price(i, oms_core::model::Price(last.0 - open.0))),
-                    _ => None,
-                };
                 messages.push(json!({ "channel": "ticker", "symbol": i.spec().symbol.as_str(), "last": p(t.last), "open24h": p(t.open),
-                    "high24h": p(t.high), "low24h": p(t.low), "volume24h": render::quantity(i, oms_core::model::Quantity(t.volume)), "change24h": change }));
+                    "high24h": p(t.high), "low24h": p(t.low), "volume24h": render::quantity(i, oms_core::model::Quantity(t.volume)), "change24h": t.change().map(|c| render::price(i, c)) }));
             }
         }
         StreamItem::Candle(instrument, index, candle)

@@ -4,6 +4,7 @@
 //! body length, known tags, zero reserved bits).
 
 use bytes::{Buf, BufMut, BytesMut};
+use oms_core::codec::tags;
 use oms_core::model::{ClientOrderId, RejectReason};
 use thiserror::Error;
 
@@ -237,11 +238,11 @@ fn decode_order(frame: &mut BytesMut) -> Result<WireOrder, FrameError> {
     let (price, stop_price, quantity) = (frame.get_i64_le(), frame.get_i64_le(), frame.get_i64_le());
     let expire_time = frame.get_u64_le();
     let cid_len = usize::from(frame.get_u8());
-    let valid_tags = (1..=2).contains(&side)
-        && (1..=4).contains(&order_type)
-        && (1..=4).contains(&time_in_force)
+    let valid_tags = tags::side_from(side).is_some()
+        && tags::order_type_from(order_type).is_some()
+        && tags::tif_from(time_in_force).is_some()
         && flags & !0b11 == 0
-        && (1..=4).contains(&stp);
+        && tags::stp_from(stp).is_some();
     if !valid_tags || frame.len() != cid_len {
         return Err(FrameError::Body(what));
     }

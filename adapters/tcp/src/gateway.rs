@@ -17,6 +17,7 @@ use bytes::BytesMut;
 use crossbeam_channel::Receiver;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use oms_core::codec::tags;
 use oms_core::model::*;
 use oms_core::pipeline::{EngineHandle, SubmitError, SubscriptionError};
 use rustc_hash::FxHashMap;
@@ -383,7 +384,7 @@ impl Loop {
                     ServerMessage::Ack {
                         client_seq,
                         order_id: o.id.0,
-                        status: status_tag(o.status),
+                        status: tags::order_status_tag(o.status),
                         filled: o.filled.0,
                         leaves: o.leaves.0,
                     },
@@ -396,7 +397,7 @@ impl Loop {
                     ServerMessage::Ack {
                         client_seq,
                         order_id: u.order_id.0,
-                        status: status_tag(u.status),
+                        status: tags::order_status_tag(u.status),
                         filled: u.filled.0,
                         leaves: u.leaves.0,
                     },
@@ -411,7 +412,7 @@ impl Loop {
                         quantity: t.quantity.0,
                         fee: fill.fee,
                         liquidity,
-                        status: status_tag(fill.status),
+                        status: tags::order_status_tag(fill.status),
                         leaves: fill.leaves.0,
                     };
                     self.send_to_account(fill.account, &message, touched);
@@ -534,49 +535,23 @@ impl Loop {
     }
 }
 
+/// The engine command of a decoded order. The codec only lets through tags these
+/// conversions know (`decode_client` checks them with the same functions).
 fn new_order(account: AccountId, o: &WireOrder) -> NewOrder {
+    const VALIDATED: &str = "tag validated by the codec";
     NewOrder {
         account,
         client_order_id: o.client_order_id,
         instrument: InstrumentId(o.instrument),
-        side: if o.side == 1 { Side::Buy } else { Side::Sell },
-        order_type: match o.order_type {
-            1 => OrderType::Limit,
-            2 => OrderType::Market,
-            3 => OrderType::Stop,
-            _ => OrderType::StopLimit,
-        },
+        side: tags::side_from(o.side).expect(VALIDATED),
+        order_type: tags::order_type_from(o.order_type).expect(VALIDATED),
         price: (o.price != 0).then_some(Price(o.price)),
         stop_price: (o.stop_price != 0).then_some(Price(o.stop_price)),
         quantity: Quantity(o.quantity),
-        time_in_force: match o.time_in_force {
-            1 => TimeInForce::Gtc,
-            2 => TimeInForce::Ioc,
-            3 => TimeInForce::Fok,
-            _ => TimeInForce::Gtd,
-        },
+        time_in_force: tags::tif_from(o.time_in_force).expect(VALIDATED),
         expire_time: (o.expire_time != 0).then_some(Timestamp(o.expire_time)),
         post_only: o.flags & 1 != 0,
         reduce_only: o.flags & 2 != 0,
-        self_trade_prevention: match o.stp {
-            1 => SelfTradePrevention::None,
-            2 => SelfTradePrevention::ExpireMaker,
-            3 => SelfTradePrevention::ExpireTaker,
-            _ => SelfTradePrevention::ExpireBoth,
-        },
-    }
-}
-
-fn status_tag(status: OrderStatus) -> u8 {
-    match status {
-        OrderStatus::New => 1,
-        OrderStatus::Accepted => 2,
-        OrderStatus::Triggered => 3,
-        OrderStatus::PartiallyFilled => 4,
-        OrderStatus::Filled => 5,
-        OrderStatus::Cancelled => 6,
-        OrderStatus::Rejected => 7,
-        OrderStatus::Expired => 8,
-        OrderStatus::Settled => 9,
+        self_trade_prevention: tags::stp_from(o.stp).expect(VALIDATED),
     }
 }

@@ -6,7 +6,7 @@
 //! decimal is checked, trailing bytes are an error, and nothing panics.
 
 mod command;
-pub(crate) mod tags;
+pub mod tags;
 mod wire;
 
 pub use command::{decode_command, encode_command};

@@ -1,5 +1,5 @@
-//! One byte per enum value, shared by the codec and `state_hash` so both agree forever.
-//! Never renumber: these bytes are on disk.
+//! One byte per enum value, shared by the codec, `state_hash` and the binary TCP protocol,
+//! so all agree forever. Never renumber: these bytes are on disk and on the wire.
 
 use crate::model::{InstrumentStatus, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce};
 

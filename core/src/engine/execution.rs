@@ -114,11 +114,9 @@ impl<B: PriceTimeBook> Engine<B> {
         market.last_price = Some(price);
         if maker.leaves.0 == 0 {
             market.book.remove(maker.id);
+            self.forget(&maker);
         } else {
             market.book.update(maker.id, |o| *o = maker);
-        }
-        if maker.leaves.0 == 0 {
-            self.forget(&maker);
         }
         let side = |o: &Order, fee| Fill {
             order_id: o.id,
