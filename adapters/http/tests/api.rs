@@ -7,12 +7,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+mod common;
+
 use oms_core::pipeline::{EngineHandle, FsyncPolicy};
 use oms_core::prelude::*;
 use oms_http::auth::{ApiKeys, Principal};
 use oms_http::{AppState, HttpConfig, router};
 use reqwest::StatusCode;
-use rust_decimal_macros::dec;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -32,26 +33,7 @@ fn engine_config() -> EngineConfig {
 }
 
 fn genesis() -> Vec<Action> {
-    let mut actions = vec![
-        Action::DefineAsset(AssetSpec { id: AssetId(0), code: AssetCode::new("USD").expect("valid"), scale: 6 }),
-        Action::DefineAsset(AssetSpec { id: AssetId(1), code: AssetCode::new("BTC").expect("valid"), scale: 8 }),
-        Action::AddInstrument(InstrumentSpec {
-            id: InstrumentId(0),
-            symbol: Symbol::new("BTC-USD").expect("valid"),
-            base: AssetId(1),
-            quote: AssetId(0),
-            tick_size: dec!(0.01),
-            lot_size: dec!(0.0001),
-            quantity_min: dec!(0.0001),
-            quantity_max: dec!(100),
-            notional_min: dec!(1),
-            notional_max: dec!(10000000),
-            price_band_bps: 1_000,
-            reference_price: dec!(50000),
-            maker_fee_ppm: 100,
-            taker_fee_ppm: 400,
-        }),
-    ];
+    let mut actions = common::btc_usd_market();
     for account in 1..=3 {
         actions.push(Action::Deposit(BalanceTransfer {
             account: AccountId(account),

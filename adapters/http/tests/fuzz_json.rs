@@ -3,34 +3,16 @@
 //! values are exactly on the instrument's ticks and lots. (`cargo fuzz` needs a nightly
 //! toolchain, which this project's machines do not have; proptest runs in the test command.)
 
+mod common;
+
 use oms_core::prelude::*;
 use oms_http::catalog::Catalog;
 use oms_http::dto::PlaceOrder;
 use proptest::prelude::*;
-use rust_decimal_macros::dec;
 
 fn catalog() -> Catalog {
     let mut engine = Engine::new(EngineConfig::default());
-    let actions = [
-        Action::DefineAsset(AssetSpec { id: AssetId(0), code: AssetCode::new("USD").expect("valid"), scale: 6 }),
-        Action::DefineAsset(AssetSpec { id: AssetId(1), code: AssetCode::new("BTC").expect("valid"), scale: 8 }),
-        Action::AddInstrument(InstrumentSpec {
-            id: InstrumentId(0),
-            symbol: Symbol::new("BTC-USD").expect("valid"),
-            base: AssetId(1),
-            quote: AssetId(0),
-            tick_size: dec!(0.01),
-            lot_size: dec!(0.0001),
-            quantity_min: dec!(0.0001),
-            quantity_max: dec!(100),
-            notional_min: dec!(1),
-            notional_max: dec!(10000000),
-            price_band_bps: 1_000,
-            reference_price: dec!(50000),
-            maker_fee_ppm: 100,
-            taker_fee_ppm: 400,
-        }),
-    ];
+    let actions = common::btc_usd_market();
     for (n, action) in actions.into_iter().enumerate() {
         engine.apply(
             &Command { sequence: Sequence(n as u64 + 1), timestamp: Timestamp(1), action },
