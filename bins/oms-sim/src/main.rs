@@ -1,0 +1,5 @@
+//! # oms-sim
+//!
+//! Deterministic simulation of the OMS core.
+
+fn main() {}
