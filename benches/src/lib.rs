@@ -71,7 +71,12 @@ impl Bench {
     #[inline]
     pub fn send(&mut self, action: Action) {
         self.sequence += 1;
-        let command = Command { sequence: Sequence(self.sequence), timestamp: Timestamp(self.sequence), action };
+        let command = Command {
+            sequence: Sequence(self.sequence),
+            timestamp: Timestamp(self.sequence),
+            origin: Origin::Direct,
+            action,
+        };
         self.engine.apply(&command, &mut self.sink);
     }
 

@@ -11,7 +11,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sequence += 1;
         let mut events = Vec::new();
         engine.apply(
-            &Command { sequence: Sequence(sequence), timestamp: Timestamp(sequence * 1_000), action },
+            &Command {
+                sequence: Sequence(sequence),
+                timestamp: Timestamp(sequence * 1_000),
+                origin: Origin::Direct,
+                action,
+            },
             &mut events,
         );
         for event in events {

@@ -12,7 +12,7 @@
 //! let mut seq = 0;
 //! let mut send = |engine: &mut Engine, action: Action, events: &mut Vec<Event>| {
 //!     seq += 1;
-//!     engine.apply(&Command { sequence: Sequence(seq), timestamp: Timestamp(seq), action }, events);
+//!     engine.apply(&Command { sequence: Sequence(seq), timestamp: Timestamp(seq), origin: Origin::Direct, action }, events);
 //! };
 //! send(&mut engine, Action::DefineAsset(AssetSpec { id: AssetId(0), code: AssetCode::new("BTC")?, scale: 8 }), &mut events);
 //! send(&mut engine, Action::DefineAsset(AssetSpec { id: AssetId(1), code: AssetCode::new("USD")?, scale: 6 }), &mut events);
@@ -44,10 +44,10 @@ pub mod model;
 pub mod pipeline;
 pub mod risk;
 
-pub use engine::{AssetTotals, Engine, EngineConfig};
+pub use engine::{AssetTotals, Engine, EngineConfig, STREAMS_MAX};
 
 /// Everything an embedding service usually needs.
 pub mod prelude {
-    pub use crate::engine::{AssetTotals, Engine, EngineConfig};
+    pub use crate::engine::{AssetTotals, Engine, EngineConfig, STREAMS_MAX};
     pub use crate::model::*;
 }

@@ -27,6 +27,7 @@ fn no_allocation_per_command_once_warm() {
             let command = Command {
                 sequence: Sequence(h.sequence),
                 timestamp: Timestamp(now),
+                origin: Origin::Direct,
                 action: mixed(h.sequence, now, &cids),
             };
             h.engine.apply(&command, sink);

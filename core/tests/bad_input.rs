@@ -309,6 +309,7 @@ fn replayed_or_old_sequence_is_refused() {
     let old = Command {
         sequence: Sequence(h.sequence),
         timestamp: Timestamp(h.time),
+        origin: Origin::Direct,
         action: Action::NewOrder(limit(BOB, Side::Sell, 100, 1)),
     };
     h.engine.apply(&old, &mut events);

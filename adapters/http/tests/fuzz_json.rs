@@ -15,7 +15,7 @@ fn catalog() -> Catalog {
     let actions = common::btc_usd_market();
     for (n, action) in actions.into_iter().enumerate() {
         engine.apply(
-            &Command { sequence: Sequence(n as u64 + 1), timestamp: Timestamp(1), action },
+            &Command { sequence: Sequence(n as u64 + 1), timestamp: Timestamp(1), origin: Origin::Direct, action },
             &mut CountingSink::default(),
         );
     }

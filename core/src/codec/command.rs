@@ -1,5 +1,5 @@
-//! Command payloads: `timestamp`, then a tag and the action's fields. The sequence is not
-//! part of the payload; the journal record header carries it.
+//! Command payloads: `timestamp`, the origin, then a tag and the action's fields. The
+//! sequence is not part of the payload; the journal record header carries it.
 
 use super::tags::*;
 use super::wire::{DecodeError, Reader, Writer};
@@ -18,9 +18,20 @@ const SET_RISK_LIMITS: u8 = 10;
 const KILL_SWITCH: u8 = 11;
 const HEARTBEAT: u8 = 12;
 
-/// Appends the payload of `command` (timestamp and action) to `w`.
+const ORIGIN_DIRECT: u8 = 0;
+const ORIGIN_STREAM: u8 = 1;
+
+/// Appends the payload of `command` (timestamp, origin and action) to `w`.
 pub fn encode_command(command: &Command, w: &mut Writer) {
     w.u64(command.timestamp.0);
+    match command.origin {
+        Origin::Direct => w.u8(ORIGIN_DIRECT),
+        Origin::Stream { stream, offset } => {
+            w.u8(ORIGIN_STREAM);
+            w.u32(stream);
+            w.u64(offset);
+        }
+    }
     match &command.action {
         Action::NewOrder(o) => {
             w.u8(NEW_ORDER);
@@ -89,6 +100,11 @@ pub fn encode_command(command: &Command, w: &mut Writer) {
 pub fn decode_command(sequence: Sequence, bytes: &[u8]) -> Result<Command, DecodeError> {
     let mut r = Reader::new(bytes);
     let timestamp = Timestamp(r.u64()?);
+    let origin = match r.u8()? {
+        ORIGIN_DIRECT => Origin::Direct,
+        ORIGIN_STREAM => Origin::Stream { stream: r.u32()?, offset: r.u64()? },
+        t => return Err(r.bad_tag("origin", t)),
+    };
     let tag = r.u8()?;
     let action = match tag {
         NEW_ORDER => Action::NewOrder(decode_new_order(&mut r)?),
@@ -130,7 +146,7 @@ pub fn decode_command(sequence: Sequence, bytes: &[u8]) -> Result<Command, Decod
         t => return Err(r.bad_tag("command", t)),
     };
     r.finish()?;
-    Ok(Command { sequence, timestamp, action })
+    Ok(Command { sequence, timestamp, origin, action })
 }
 
 fn opt_u32(r: &mut Reader<'_>) -> Result<Option<u32>, DecodeError> {

@@ -125,8 +125,14 @@ pub(crate) fn action() -> impl Strategy<Value = Action> {
 
 proptest! {
     #[test]
-    fn prop_every_command_round_trips(action in action(), sequence in any::<u64>(), timestamp in any::<u64>()) {
-        let command = Command { sequence: Sequence(sequence), timestamp: Timestamp(timestamp), action };
+    fn prop_every_command_round_trips(
+        action in action(),
+        sequence in any::<u64>(),
+        timestamp in any::<u64>(),
+        stream in any::<Option<(u32, u64)>>(),
+    ) {
+        let origin = stream.map_or(Origin::Direct, |(stream, offset)| Origin::Stream { stream, offset });
+        let command = Command { sequence: Sequence(sequence), timestamp: Timestamp(timestamp), origin, action };
         let mut w = Writer::default();
         encode_command(&command, &mut w);
         prop_assert_eq!(decode_command(Sequence(sequence), w.as_bytes()), Ok(command));
@@ -144,16 +150,25 @@ proptest! {
 
 #[test]
 fn trailing_bytes_and_bad_tags_are_typed_errors() {
-    let command = Command { sequence: Sequence(1), timestamp: Timestamp(2), action: Action::Heartbeat };
+    let command =
+        Command { sequence: Sequence(1), timestamp: Timestamp(2), origin: Origin::Direct, action: Action::Heartbeat };
     let mut w = Writer::default();
     encode_command(&command, &mut w);
     w.u8(0);
     assert_eq!(decode_command(Sequence(1), w.as_bytes()), Err(DecodeError::TrailingBytes { count: 1 }));
+    let mut bad_origin = Writer::default();
+    bad_origin.u64(0);
+    bad_origin.u8(7);
+    assert_eq!(
+        decode_command(Sequence(1), bad_origin.as_bytes()),
+        Err(DecodeError::InvalidTag { what: "origin", tag: 7, offset: 8 })
+    );
     let mut bad = Writer::default();
     bad.u64(0);
+    bad.u8(0);
     bad.u8(200);
     assert_eq!(
         decode_command(Sequence(1), bad.as_bytes()),
-        Err(DecodeError::InvalidTag { what: "command", tag: 200, offset: 8 })
+        Err(DecodeError::InvalidTag { what: "command", tag: 200, offset: 9 })
     );
 }

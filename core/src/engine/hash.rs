@@ -113,6 +113,11 @@ impl<B: PriceTimeBook> Engine<B> {
         let mut h = StateHasher(Xxh3::new());
         h.u64(u64::from(self.global_kill));
         h.u64(self.trades);
+        h.u64(self.stream_offsets.len() as u64);
+        for &(stream, offset) in &self.stream_offsets {
+            h.u64(u64::from(stream));
+            h.u64(offset);
+        }
         for (asset, totals) in self.assets.iter().zip(&self.asset_totals) {
             match asset {
                 Some(a) => {

@@ -23,8 +23,11 @@ use rustc_hash::FxHashMap;
 use crate::book::{LevelBook, LevelSummary, PriceTimeBook};
 use crate::model::{
     AccountId, Action, Asset, AssetId, ClientOrderId, Command, Event, EventSink, Instrument, InstrumentId,
-    InstrumentStatus, Order, OrderId, Price, RejectReason, Rejected, RiskLimits, Sequence, Side, Timestamp,
+    InstrumentStatus, Order, OrderId, Origin, Price, RejectReason, Rejected, RiskLimits, Sequence, Side, Timestamp,
 };
+
+/// Most upstream streams (e.g. Kafka partitions) whose applied offsets the engine tracks.
+pub const STREAMS_MAX: usize = 1_024;
 use crate::risk::{Account, Accounts};
 
 pub use snapshot::SnapshotError;
@@ -117,6 +120,8 @@ pub struct Engine<B: PriceTimeBook = LevelBook> {
     trades: u64,
     /// Reused buffer of order ids for mass cancels.
     scratch_ids: Vec<OrderId>,
+    /// Highest offset applied per input stream, sorted by stream (see [`Origin`]).
+    stream_offsets: Vec<(u32, u64)>,
 }
 
 impl Engine<LevelBook> {
@@ -149,6 +154,7 @@ impl<B: PriceTimeBook> Engine<B> {
             now: Timestamp(0),
             trades: 0,
             scratch_ids: Vec::with_capacity(orders_max),
+            stream_offsets: Vec::with_capacity(STREAMS_MAX),
         }
     }
 
@@ -169,6 +175,20 @@ impl<B: PriceTimeBook> Engine<B> {
         self.now = self.now.max(command.timestamp);
         self.expire_due(sink);
         let sequence = command.sequence;
+        if let Origin::Stream { stream, offset } = command.origin {
+            // Consume the offset before acting: whatever the action's own outcome, this
+            // delivery has been decided and a redelivery must not decide it again.
+            if let Err(reason) = self.consume_offset(stream, offset) {
+                sink.emit(&Event::Rejected(Rejected {
+                    sequence,
+                    account: command.action.account(),
+                    order_id: None,
+                    client_order_id: None,
+                    reason,
+                }));
+                return;
+            }
+        }
         match &command.action {
             Action::NewOrder(order) => self.new_order(sequence, order, sink),
             Action::CancelOrder(cancel) => self.cancel_order(sequence, cancel, sink),
@@ -185,7 +205,34 @@ impl<B: PriceTimeBook> Engine<B> {
         }
     }
 
+    /// Records `offset` as applied on `stream`, or refuses a redelivery.
+    fn consume_offset(&mut self, stream: u32, offset: u64) -> Result<(), RejectReason> {
+        match self.stream_offsets.binary_search_by_key(&stream, |&(s, _)| s) {
+            Ok(at) if self.stream_offsets[at].1 >= offset => Err(RejectReason::DuplicateDelivery),
+            Ok(at) => {
+                self.stream_offsets[at].1 = offset;
+                Ok(())
+            }
+            Err(_) if self.stream_offsets.len() >= STREAMS_MAX => Err(RejectReason::StreamCapacity),
+            Err(at) => {
+                self.stream_offsets.insert(at, (stream, offset));
+                Ok(())
+            }
+        }
+    }
+
     // ----- Queries -------------------------------------------------------------------
+
+    /// Highest offset applied from `stream`, if any: where a consumer resumes after a
+    /// restart (everything at or below it is a duplicate).
+    pub fn stream_offset(&self, stream: u32) -> Option<u64> {
+        self.stream_offsets.binary_search_by_key(&stream, |&(s, _)| s).ok().map(|at| self.stream_offsets[at].1)
+    }
+
+    /// Every input stream with its highest applied offset, by stream.
+    pub fn stream_offsets(&self) -> &[(u32, u64)] {
+        &self.stream_offsets
+    }
 
     /// Capacities.
     pub fn config(&self) -> &EngineConfig {

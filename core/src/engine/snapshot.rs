@@ -50,6 +50,11 @@ impl<B: PriceTimeBook> Engine<B> {
         w.u64(self.now.0);
         w.bool(self.global_kill);
         w.u64(self.trades);
+        w.u32(self.stream_offsets.len() as u32);
+        for &(stream, offset) in &self.stream_offsets {
+            w.u32(stream);
+            w.u64(offset);
+        }
         let assets: Vec<_> = self.assets.iter().flatten().collect();
         w.u32(assets.len() as u32);
         for asset in assets {
@@ -109,6 +114,17 @@ impl<B: PriceTimeBook> Engine<B> {
         engine.now = Timestamp(r.u64()?);
         engine.global_kill = r.bool()?;
         engine.trades = r.u64()?;
+        let streams = r.u32()? as usize;
+        if streams > super::STREAMS_MAX {
+            return Err(SnapshotError::DoesNotFit("STREAMS_MAX"));
+        }
+        for _ in 0..streams {
+            let entry = (r.u32()?, r.u64()?);
+            if engine.stream_offsets.last().is_some_and(|&(last, _)| last >= entry.0) {
+                return Err(SnapshotError::DoesNotFit("stream offsets out of order"));
+            }
+            engine.stream_offsets.push(entry);
+        }
         for _ in 0..r.u32()? {
             let spec = AssetSpec { id: AssetId(r.u16()?), code: r.id()?, scale: r.u32()? };
             let asset = Asset::new(spec).ok_or(SnapshotError::DoesNotFit("asset scale"))?;

@@ -14,14 +14,16 @@
 //! Durability is published as one number, the highest sequence the chosen [`FsyncPolicy`]
 //! has made durable. The pipeline releases an acknowledgement only at or below it.
 
+mod disk;
 mod record;
 mod recovery;
 mod snapshot_file;
 mod writer;
 
+pub use disk::{Disk, DiskFile, OsDisk};
 pub use record::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX_BYTES, SEGMENT_MAGIC, ScanEnd, scan_segment};
-pub use recovery::{Recovered, RecoveryError, recover, replay_all};
-pub use snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots, write_snapshot};
+pub use recovery::{Recovered, RecoveryError, recover, recover_on, replay_all, replay_all_on};
+pub use snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots, write_snapshot, write_snapshot_on};
 pub use writer::{FsyncPolicy, JournalConfig, JournalWriter, ParseFsyncPolicyError, SyncStats};
 
 use std::path::{Path, PathBuf};
@@ -43,18 +45,17 @@ pub fn segment_name(sequence: u64) -> String {
 
 /// Segment files in sequence order, with their first sequence.
 pub fn list_segments(data_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    list_numbered(&segments_dir(data_dir), "journal")
+    list_segments_on(&OsDisk, data_dir)
 }
 
-fn list_numbered(dir: &Path, extension: &str) -> std::io::Result<Vec<(u64, PathBuf)>> {
+/// [`list_segments`] on any [`Disk`].
+pub fn list_segments_on(disk: &impl Disk, data_dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    list_numbered(disk, &segments_dir(data_dir), "journal")
+}
+
+fn list_numbered(disk: &impl Disk, dir: &Path, extension: &str) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let mut found = Vec::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let path = entry?.path();
+    for path in disk.list_dir(dir)? {
         if path.extension().and_then(|e| e.to_str()) != Some(extension) {
             continue;
         }
@@ -64,9 +65,4 @@ fn list_numbered(dir: &Path, extension: &str) -> std::io::Result<Vec<(u64, PathB
     }
     found.sort();
     Ok(found)
-}
-
-/// Flushes a directory entry change (create, rename, truncate) to disk.
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }

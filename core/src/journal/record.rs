@@ -4,7 +4,7 @@ use crate::codec::{Writer, encode_command};
 use crate::model::Command;
 
 /// First bytes of every segment file: format name and version.
-pub const SEGMENT_MAGIC: &[u8; 8] = b"OMSJRNL1";
+pub const SEGMENT_MAGIC: &[u8; 8] = b"OMSJRNL2";
 /// Bytes before the payload: length, checksum, sequence.
 pub const RECORD_HEADER_BYTES: usize = 16;
 /// Largest payload a record may carry (commands encode to a few hundred bytes).

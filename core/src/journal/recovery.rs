@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use super::disk::{Disk, OsDisk};
 use super::record::{SEGMENT_MAGIC, ScanEnd, scan_segment};
-use super::snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots};
-use super::{list_segments, segments_dir, sync_dir};
+use super::snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots_on};
+use super::{list_segments_on, segments_dir};
 use crate::book::PriceTimeBook;
 use crate::codec::{DecodeError, decode_command};
 use crate::engine::{Engine, EngineConfig};
@@ -82,21 +83,31 @@ pub fn recover<B: PriceTimeBook>(
     config: EngineConfig,
     sink: &mut impl EventSink,
 ) -> Result<Recovered<B>, RecoveryError> {
+    recover_on(&OsDisk, data_dir, config, sink)
+}
+
+/// [`recover`] on any [`Disk`].
+pub fn recover_on<B: PriceTimeBook>(
+    disk: &impl Disk,
+    data_dir: &Path,
+    config: EngineConfig,
+    sink: &mut impl EventSink,
+) -> Result<Recovered<B>, RecoveryError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RecoveryError::Io { path, source }
     };
-    let mut recovered = load_snapshot::<B>(data_dir, config)?;
-    let segments = list_segments(data_dir).map_err(io(&segments_dir(data_dir)))?;
+    let mut recovered = load_snapshot::<B>(disk, data_dir, config)?;
+    let segments = list_segments_on(disk, data_dir).map_err(io(&segments_dir(data_dir)))?;
     let mut expected: Option<u64> = None;
     for (index, (first, path)) in segments.iter().enumerate() {
         let last_segment = index + 1 == segments.len();
-        let bytes = std::fs::read(path).map_err(io(path))?;
+        let bytes = disk.read(path).map_err(io(path))?;
         if bytes.len() < SEGMENT_MAGIC.len() || &bytes[..SEGMENT_MAGIC.len()] != SEGMENT_MAGIC {
             if last_segment && SEGMENT_MAGIC.starts_with(&bytes) {
                 // Created but torn before its header was complete: nothing in it.
-                std::fs::remove_file(path).map_err(io(path))?;
-                sync_dir(&segments_dir(data_dir)).map_err(io(path))?;
+                disk.remove(path).map_err(io(path))?;
+                disk.sync_dir(&segments_dir(data_dir)).map_err(io(path))?;
                 continue;
             }
             return Err(RecoveryError::BadMagic { path: path.clone() });
@@ -133,7 +144,7 @@ pub fn recover<B: PriceTimeBook>(
         match end {
             ScanEnd::Clean => {}
             ScanEnd::TornTail { offset } if last_segment => {
-                truncate(path, offset).map_err(io(path))?;
+                disk.truncate(path, offset).map_err(io(path))?;
                 recovered.truncated_bytes = bytes.len() as u64 - offset;
             }
             ScanEnd::TornTail { offset } => {
@@ -150,18 +161,23 @@ pub fn recover<B: PriceTimeBook>(
         if records == 0 && last_segment {
             // An empty last segment is recreated by the next writer; remove it so the name
             // is free.
-            std::fs::remove_file(path).map_err(io(path))?;
+            disk.remove(path).map_err(io(path))?;
+            disk.sync_dir(&segments_dir(data_dir)).map_err(io(path))?;
         }
     }
     Ok(recovered)
 }
 
-fn load_snapshot<B: PriceTimeBook>(data_dir: &Path, config: EngineConfig) -> Result<Recovered<B>, RecoveryError> {
-    let snapshots =
-        latest_snapshots(data_dir).map_err(|source| RecoveryError::Io { path: data_dir.to_path_buf(), source })?;
+fn load_snapshot<B: PriceTimeBook>(
+    disk: &impl Disk,
+    data_dir: &Path,
+    config: EngineConfig,
+) -> Result<Recovered<B>, RecoveryError> {
+    let snapshots = latest_snapshots_on(disk, data_dir)
+        .map_err(|source| RecoveryError::Io { path: data_dir.to_path_buf(), source })?;
     let mut skipped = 0;
     for (sequence, path) in snapshots {
-        let loaded = std::fs::read(&path).ok().and_then(|bytes| {
+        let loaded = disk.read(&path).ok().and_then(|bytes| {
             let body = bytes.strip_prefix(SNAPSHOT_MAGIC.as_slice())?;
             Engine::<B>::decode_snapshot(config, body).ok()
         });
@@ -193,17 +209,21 @@ fn corrupt(path: &Path, offset: u64, error: &DecodeError) -> RecoveryError {
     RecoveryError::Corrupt { path: path.to_path_buf(), offset, reason: format!("undecodable command: {error}") }
 }
 
-fn truncate(path: &Path, offset: u64) -> std::io::Result<()> {
-    let file = std::fs::OpenOptions::new().write(true).open(path)?;
-    file.set_len(offset)?;
-    file.sync_all()
-}
-
 /// Replays the whole journal from its first record into a fresh engine, ignoring
 /// snapshots, and hands every event to `visit` with its command's sequence. Read models
 /// (order history, fills, candles) rebuild themselves with it after a restart. Stops at a
 /// torn tail without repairing it (recovery owns repairs). Returns the last sequence seen.
 pub fn replay_all(
+    data_dir: &Path,
+    config: EngineConfig,
+    visit: impl FnMut(Sequence, &crate::model::Event),
+) -> Result<u64, RecoveryError> {
+    replay_all_on(&OsDisk, data_dir, config, visit)
+}
+
+/// [`replay_all`] on any [`Disk`].
+pub fn replay_all_on(
+    disk: &impl Disk,
     data_dir: &Path,
     config: EngineConfig,
     mut visit: impl FnMut(Sequence, &crate::model::Event),
@@ -218,11 +238,11 @@ pub fn replay_all(
         }
     }
     let mut engine = Engine::<crate::book::LevelBook>::with_book(config);
-    let segments =
-        list_segments(data_dir).map_err(|source| RecoveryError::Io { path: segments_dir(data_dir), source })?;
+    let segments = list_segments_on(disk, data_dir)
+        .map_err(|source| RecoveryError::Io { path: segments_dir(data_dir), source })?;
     let mut last = 0;
     for (_, path) in segments {
-        let bytes = std::fs::read(&path).map_err(|source| RecoveryError::Io { path: path.clone(), source })?;
+        let bytes = disk.read(&path).map_err(|source| RecoveryError::Io { path: path.clone(), source })?;
         if bytes.len() < SEGMENT_MAGIC.len() {
             continue;
         }

@@ -11,8 +11,6 @@
 //! longer be trusted (Linux may have dropped the dirty pages), so the writer stops
 //! advancing the durable sequence and reports the error; the pipeline fails closed.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,8 +20,9 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::disk::{Disk, DiskFile, OsDisk};
 use super::record::{SEGMENT_MAGIC, encode_record};
-use super::{segment_name, segments_dir, sync_dir};
+use super::{segment_name, segments_dir};
 use crate::codec::Writer;
 use crate::model::Command;
 
@@ -103,11 +102,12 @@ impl SyncStats {
     }
 }
 
-/// Writes records into segment files; see the module docs.
+/// Writes records into segment files on a [`Disk`]; see the module docs.
 #[derive(Debug)]
-pub struct JournalWriter {
+pub struct JournalWriter<D: Disk = OsDisk> {
+    disk: D,
     config: JournalConfig,
-    segment: File,
+    segment: D::File,
     segment_bytes: u64,
     buffer: Writer,
     /// Highest sequence handed to `write`.
@@ -116,17 +116,24 @@ pub struct JournalWriter {
     durable: Arc<AtomicU64>,
     failed: Arc<AtomicBool>,
     last_buffered: u64,
-    syncer: Option<Syncer>,
+    syncer: Option<Syncer<D::File>>,
     stats: Arc<SyncStats>,
 }
 
 impl JournalWriter {
-    /// Starts a new segment whose first record will be `next_sequence`. `durable_before`
-    /// is the last sequence already durable (from recovery).
+    /// Starts a new segment whose first record will be `next_sequence`. Everything before
+    /// it is already durable (from recovery).
     pub fn open(config: JournalConfig, next_sequence: u64) -> std::io::Result<Self> {
+        Self::open_on(OsDisk, config, next_sequence)
+    }
+}
+
+impl<D: Disk> JournalWriter<D> {
+    /// [`JournalWriter::open`] on any [`Disk`].
+    pub fn open_on(disk: D, config: JournalConfig, next_sequence: u64) -> std::io::Result<Self> {
         let durable_before = next_sequence.saturating_sub(1);
-        std::fs::create_dir_all(segments_dir(&config.dir))?;
-        let segment = create_segment(&config.dir, next_sequence)?;
+        disk.create_dir_all(&segments_dir(&config.dir))?;
+        let segment = create_segment(&disk, &config.dir, next_sequence)?;
         let written = Arc::new(AtomicU64::new(durable_before));
         let durable = Arc::new(AtomicU64::new(durable_before));
         let failed = Arc::new(AtomicBool::new(false));
@@ -139,6 +146,7 @@ impl JournalWriter {
         };
         let buffer = Writer::with_capacity(config.batch_bytes_max + 2 * super::RECORD_PAYLOAD_MAX_BYTES);
         Ok(Self {
+            disk,
             config,
             segment,
             segment_bytes: SEGMENT_MAGIC.len() as u64,
@@ -216,7 +224,7 @@ impl JournalWriter {
     fn roll(&mut self, next_sequence: u64) -> std::io::Result<()> {
         self.segment.sync_data()?;
         self.durable.store(self.written.load(Ordering::Acquire), Ordering::Release);
-        self.segment = create_segment(&self.config.dir, next_sequence)?;
+        self.segment = create_segment(&self.disk, &self.config.dir, next_sequence)?;
         self.segment_bytes = SEGMENT_MAGIC.len() as u64;
         if let Some(syncer) = &self.syncer {
             syncer.replace_file(self.segment.try_clone()?);
@@ -233,27 +241,27 @@ impl JournalWriter {
     }
 }
 
-fn create_segment(dir: &Path, first_sequence: u64) -> std::io::Result<File> {
+fn create_segment<D: Disk>(disk: &D, dir: &Path, first_sequence: u64) -> std::io::Result<D::File> {
     let path = segments_dir(dir).join(segment_name(first_sequence));
-    let mut file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+    let mut file = disk.create_new(&path)?;
     file.write_all(SEGMENT_MAGIC)?;
-    file.sync_all()?;
-    sync_dir(&segments_dir(dir))?;
+    file.sync_data()?;
+    disk.sync_dir(&segments_dir(dir))?;
     Ok(file)
 }
 
 /// Background `fdatasync` for the `interval` policy.
 #[derive(Debug)]
-struct Syncer {
-    file: Arc<Mutex<File>>,
+struct Syncer<F: DiskFile> {
+    file: Arc<Mutex<F>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Syncer {
+impl<F: DiskFile> Syncer<F> {
     fn start(
         every: Duration,
-        file: File,
+        file: F,
         written: &Arc<AtomicU64>,
         durable: &Arc<AtomicU64>,
         failed: &Arc<AtomicBool>,
@@ -275,7 +283,7 @@ impl Syncer {
                     }
                     let started = std::time::Instant::now();
                     let synced =
-                        f.lock().map_err(|_| std::io::Error::other("poisoned")).and_then(|file| file.sync_data());
+                        f.lock().map_err(|_| std::io::Error::other("poisoned")).and_then(|mut file| file.sync_data());
                     stats.record(started);
                     match synced {
                         Ok(()) => d.fetch_max(target, Ordering::AcqRel),
@@ -290,14 +298,14 @@ impl Syncer {
         Self { file, stop, thread: Some(thread) }
     }
 
-    fn replace_file(&self, file: File) {
+    fn replace_file(&self, file: F) {
         if let Ok(mut current) = self.file.lock() {
             *current = file;
         }
     }
 }
 
-impl Drop for Syncer {
+impl<F: DiskFile> Drop for Syncer<F> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {

@@ -152,11 +152,18 @@ pub enum RejectReason {
     /// Risk limits inconsistent (negative, zero window).
     #[error("invalid risk limits")]
     InvalidRiskLimits,
+    // --- Delivery -----------------------------------------------------------------------
+    /// The command's stream offset was applied already (an at-least-once redelivery).
+    #[error("duplicate delivery of an already applied stream offset")]
+    DuplicateDelivery,
+    /// The engine tracks no more input streams (see `STREAMS_MAX`).
+    #[error("too many input streams")]
+    StreamCapacity,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order (binary protocol codes are positions + 1).
-    pub const ALL: [RejectReason; 47] = [
+    pub const ALL: [RejectReason; 49] = [
         RejectReason::SequenceNotIncreasing,
         RejectReason::UnknownInstrument,
         RejectReason::InstrumentHalted,
@@ -204,6 +211,8 @@ impl RejectReason {
         RejectReason::AmountNotPositive,
         RejectReason::BalanceOverflow,
         RejectReason::InvalidRiskLimits,
+        RejectReason::DuplicateDelivery,
+        RejectReason::StreamCapacity,
     ];
 
     /// Stable machine code (snake case) for APIs and metrics.
@@ -257,6 +266,8 @@ impl RejectReason {
             R::AmountNotPositive => "amount_not_positive",
             R::BalanceOverflow => "balance_overflow",
             R::InvalidRiskLimits => "invalid_risk_limits",
+            R::DuplicateDelivery => "duplicate_delivery",
+            R::StreamCapacity => "stream_capacity",
         }
     }
 }

@@ -11,7 +11,7 @@ use thiserror::Error;
 use super::outcome::{Outcome, OutcomeBoard, OutcomeFuture, WaitError};
 use super::stages::{EngineRead, Reads, SequenceBase, Slot, SlotKind};
 use super::subscription::{Subscribers, Subscription};
-use crate::model::{Action, Sequence, Timestamp};
+use crate::model::{Action, Origin, Sequence, Timestamp};
 
 pub(crate) type Producer = disruptor::MultiProducer<Slot, disruptor::SingleConsumerBarrier>;
 
@@ -113,11 +113,17 @@ impl EngineHandle {
 
     /// Puts a command into the ring without blocking; the ticket redeems its outcome.
     pub fn try_submit(&mut self, action: Action) -> Result<Ticket, SubmitError> {
+        self.try_submit_from(Origin::Direct, action)
+    }
+
+    /// [`Self::try_submit`] for a command read from an at-least-once stream: the engine
+    /// applies each `(stream, offset)` once and refuses redeliveries (see [`Origin`]).
+    pub fn try_submit_from(&mut self, origin: Origin, action: Action) -> Result<Ticket, SubmitError> {
         self.check_open()?;
         let timestamp = now();
         let ring_sequence = self
             .producer
-            .try_publish(|slot| *slot = Slot { kind: SlotKind::Command, timestamp, action, read: 0 })
+            .try_publish(|slot| *slot = Slot { kind: SlotKind::Command, timestamp, origin, action, read: 0 })
             .map_err(|_| SubmitError::Backpressure)?;
         let sequence = self.shared.base.global(ring_sequence);
         self.shared.submitted.fetch_max(sequence.0, Ordering::Relaxed);
@@ -133,7 +139,13 @@ impl EngineHandle {
         let id = self.shared.reads.register(read);
         let timestamp = now();
         let published = self.producer.try_publish(|slot| {
-            *slot = Slot { kind: SlotKind::Command, timestamp, action: Action::Heartbeat, read: id };
+            *slot = Slot {
+                kind: SlotKind::Command,
+                timestamp,
+                origin: Origin::Direct,
+                action: Action::Heartbeat,
+                read: id,
+            };
         });
         match published {
             Ok(ring_sequence) => Ok(Ticket { sequence: self.shared.base.global(ring_sequence) }),
@@ -223,7 +235,13 @@ impl EngineHandle {
         let timestamp = now();
         let ring_sequence = loop {
             match self.producer.try_publish(|slot| {
-                *slot = Slot { kind: SlotKind::Shutdown, timestamp, action: Action::Heartbeat, read: 0 }
+                *slot = Slot {
+                    kind: SlotKind::Shutdown,
+                    timestamp,
+                    origin: Origin::Direct,
+                    action: Action::Heartbeat,
+                    read: 0,
+                }
             }) {
                 Ok(sequence) => break sequence,
                 Err(_) => std::thread::yield_now(),

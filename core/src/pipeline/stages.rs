@@ -23,7 +23,7 @@ use super::wait::WaitMode;
 use crate::book::LevelBook;
 use crate::engine::Engine;
 use crate::journal::{JournalWriter, write_snapshot};
-use crate::model::{Action, Command, Event, EventSink, Sequence, Timestamp};
+use crate::model::{Action, Command, Event, EventSink, Origin, Sequence, Timestamp};
 
 /// What a slot carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,7 @@ pub(crate) enum SlotKind {
 pub(crate) struct Slot {
     pub(crate) kind: SlotKind,
     pub(crate) timestamp: Timestamp,
+    pub(crate) origin: Origin,
     pub(crate) action: Action,
     /// Registered read to run on the engine thread after `action` (0 = none).
     pub(crate) read: u64,
@@ -46,7 +47,13 @@ pub(crate) struct Slot {
 
 impl Default for Slot {
     fn default() -> Self {
-        Self { kind: SlotKind::Command, timestamp: Timestamp(0), action: Action::Heartbeat, read: 0 }
+        Self {
+            kind: SlotKind::Command,
+            timestamp: Timestamp(0),
+            origin: Origin::Direct,
+            action: Action::Heartbeat,
+            read: 0,
+        }
     }
 }
 
@@ -116,7 +123,7 @@ impl JournalStage {
         // advancing and every waiter is told `JournalFailed`. Nothing else to do here.
         let _ = match slot.kind {
             SlotKind::Command => {
-                let command = Command { sequence, timestamp: slot.timestamp, action: slot.action };
+                let command = Command { sequence, timestamp: slot.timestamp, origin: slot.origin, action: slot.action };
                 self.writer.append(&command)
             }
             SlotKind::Shutdown => self.writer.sync_all(),
@@ -173,7 +180,7 @@ impl EngineStage {
         let sequence = self.base.global(ring_sequence);
         match slot.kind {
             SlotKind::Command => {
-                let command = Command { sequence, timestamp: slot.timestamp, action: slot.action };
+                let command = Command { sequence, timestamp: slot.timestamp, origin: slot.origin, action: slot.action };
                 let mut sink = OutboxSink {
                     outbox: &self.outbox,
                     wait: self.wait,

@@ -108,10 +108,19 @@ impl<B: PriceTimeBook> Harness<B> {
     }
 
     pub fn send_at(&mut self, time: u64, action: Action) -> Vec<Event> {
+        self.send_full(time, Origin::Direct, action)
+    }
+
+    /// Sends a command read from an upstream stream, one tick later.
+    pub fn send_from(&mut self, origin: Origin, action: Action) -> Vec<Event> {
+        self.send_full(self.time + 1, origin, action)
+    }
+
+    fn send_full(&mut self, time: u64, origin: Origin, action: Action) -> Vec<Event> {
         self.sequence += 1;
         self.time = self.time.max(time);
         let mut events = Vec::new();
-        let command = Command { sequence: Sequence(self.sequence), timestamp: Timestamp(time), action };
+        let command = Command { sequence: Sequence(self.sequence), timestamp: Timestamp(time), origin, action };
         self.engine.apply(&command, &mut events);
         self.log.push(command);
         self.event_log.extend_from_slice(&events);
