@@ -1,0 +1,372 @@
+//! Commands on the `orders` topic (key = symbol): new order, cancel, amend, mass cancel.
+//!
+//! The ingress encodes an engine [`Action`] it built from an HTTP request; the engine decodes
+//! and submits it. The parser checks representability only (exact decimals on the
+//! instrument's tick and lot grid, ids in range, known symbol); business rules (a limit
+//! order needs a price, market orders are IOC, limits and balances) stay in the engine,
+//! which answers them with typed rejects on `executions`, like any other command.
+
+use oms_core::model::{
+    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, IdentifierError, Instrument, MassCancel, NewOrder,
+    SYMBOL_LEN_MAX, Symbol,
+};
+use serde::{Deserialize, Serialize};
+
+use super::wire::{
+    OrderTypeName, SelfTradePreventionName, SideName, TimeInForceName, parse_account, parse_order_id, parse_price,
+    parse_quantity, parse_time, price_text, quantity_text, time_text,
+};
+use super::{
+    CommandId, MESSAGE_VERSION, MarketReference, MessageError, OutboundMessage, TopicKind, check_header, malformed,
+    to_bytes,
+};
+
+/// `type` values carried on `orders`.
+const COMMAND_TYPES: [&str; 4] = ["newOrder", "cancelOrder", "amendOrder", "massCancel"];
+
+/// A command as it travels on `orders` (the JSON shape; see `docs/events.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum CommandMessage {
+    /// Place an order.
+    NewOrder(NewOrderFields),
+    /// Cancel one order.
+    CancelOrder(CancelOrderFields),
+    /// Change price and/or quantity of a resting order.
+    AmendOrder(AmendOrderFields),
+    /// Cancel all of an account's orders (on one symbol when given).
+    MassCancel(MassCancelFields),
+}
+
+/// Fields of `newOrder`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewOrderFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id (dedupe and decision matching).
+    pub command_id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Instrument symbol (also the record key).
+    pub symbol: String,
+    /// `buy` / `sell`.
+    pub side: SideName,
+    /// `limit` / `market` / `stop` / `stopLimit`.
+    pub order_type: OrderTypeName,
+    /// Limit or protection price.
+    pub price: Option<String>,
+    /// Trigger price.
+    pub stop_price: Option<String>,
+    /// Base quantity.
+    pub quantity: String,
+    /// `GTC` / `IOC` / `FOK` / `GTD`.
+    pub time_in_force: TimeInForceName,
+    /// GTD expiry, RFC 3339.
+    pub expire_time: Option<String>,
+    /// Refuse to take liquidity.
+    pub post_only: bool,
+    /// Only reduce the position.
+    pub reduce_only: bool,
+    /// The owner's id for the order.
+    pub client_order_id: String,
+    /// Self-trade prevention mode.
+    pub self_trade_prevention: SelfTradePreventionName,
+}
+
+/// Fields of `cancelOrder`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelOrderFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id.
+    pub command_id: String,
+    /// Caller; must own the order.
+    pub account_id: String,
+    /// The order's symbol (routes the cancel to the shard that owns the book).
+    pub symbol: String,
+    /// Order to cancel.
+    pub order_id: String,
+}
+
+/// Fields of `amendOrder`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AmendOrderFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id.
+    pub command_id: String,
+    /// Caller; must own the order.
+    pub account_id: String,
+    /// The order's symbol (routing, and the tick/lot grid for the new values).
+    pub symbol: String,
+    /// Order to amend.
+    pub order_id: String,
+    /// New limit price.
+    pub price: Option<String>,
+    /// New total quantity (filled included).
+    pub quantity: Option<String>,
+}
+
+/// Fields of `massCancel`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MassCancelFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id.
+    pub command_id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Only this symbol; absent = every symbol (then the ingress publishes the command to
+    /// every `orders` partition, since each shard holds some of the account's books).
+    pub symbol: Option<String>,
+}
+
+/// A decoded, validated command, ready to submit to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboundCommand {
+    /// The client command's id.
+    pub command_id: CommandId,
+    /// The symbol the command routes by; `None` only for a mass cancel of every symbol.
+    pub symbol: Option<Symbol>,
+    /// What to do, in engine units.
+    pub action: Action,
+}
+
+impl InboundCommand {
+    /// The record key on `orders` (the symbol; the account for an all-symbol mass cancel,
+    /// which is published to every partition).
+    pub fn key(&self) -> String {
+        match (self.symbol, self.action) {
+            (Some(symbol), _) => symbol.as_str().to_owned(),
+            (None, Action::MassCancel(m)) => m.account.0.to_string(),
+            (None, _) => String::new(),
+        }
+    }
+
+    /// Whether the command must reach every shard (mass cancel without a symbol).
+    pub fn is_broadcast(&self) -> bool {
+        self.symbol.is_none()
+    }
+}
+
+/// Decodes and validates a record from `orders`. Never panics; every refusal is typed.
+pub fn decode_command(bytes: &[u8], reference: &impl MarketReference) -> Result<InboundCommand, MessageError> {
+    check_header(bytes, &COMMAND_TYPES)?;
+    let message: CommandMessage = serde_json::from_slice(bytes).map_err(malformed)?;
+    message.validate(reference)
+}
+
+/// Encodes a command for `orders`, with its key. `command.symbol` must name the order's
+/// instrument for cancel and amend (the ingress knows it from the order it looked up).
+pub fn encode_command(
+    command: &InboundCommand,
+    reference: &impl MarketReference,
+) -> Result<OutboundMessage, MessageError> {
+    let message = CommandMessage::from_command(command, reference)?;
+    Ok(OutboundMessage { topic: TopicKind::Orders, key: command.key(), payload: to_bytes(&message)? })
+}
+
+fn command_id(text: &str) -> Result<CommandId, MessageError> {
+    CommandId::new(text).map_err(|e| MessageError::InvalidField { field: "commandId", reason: identifier_reason(e) })
+}
+
+fn identifier_reason(error: IdentifierError) -> &'static str {
+    match error {
+        IdentifierError::Empty => "empty",
+        IdentifierError::TooLong { .. } => "too long",
+        IdentifierError::InvalidCharacter { .. } => "disallowed character",
+    }
+}
+
+fn instrument<'r>(reference: &'r impl MarketReference, symbol: &str) -> Result<&'r Instrument, MessageError> {
+    if symbol.len() > SYMBOL_LEN_MAX {
+        return Err(MessageError::InvalidField { field: "symbol", reason: "too long" });
+    }
+    reference.instrument_by_symbol(symbol).ok_or_else(|| MessageError::UnknownSymbol(symbol.to_owned()))
+}
+
+fn version(v: u32) -> Result<(), MessageError> {
+    if v == MESSAGE_VERSION { Ok(()) } else { Err(MessageError::UnsupportedVersion(u64::from(v))) }
+}
+
+impl CommandMessage {
+    /// Converts the JSON shape into engine units, checking every field.
+    pub fn validate(&self, reference: &impl MarketReference) -> Result<InboundCommand, MessageError> {
+        match self {
+            CommandMessage::NewOrder(m) => m.validate(reference),
+            CommandMessage::CancelOrder(m) => {
+                version(m.v)?;
+                let instrument = instrument(reference, &m.symbol)?;
+                let action = Action::CancelOrder(CancelOrder {
+                    account: parse_account("accountId", &m.account_id)?,
+                    order_id: parse_order_id("orderId", &m.order_id)?,
+                });
+                Ok(InboundCommand {
+                    command_id: command_id(&m.command_id)?,
+                    symbol: Some(instrument.spec().symbol),
+                    action,
+                })
+            }
+            CommandMessage::AmendOrder(m) => {
+                version(m.v)?;
+                let instrument = instrument(reference, &m.symbol)?;
+                let action = Action::AmendOrder(AmendOrder {
+                    account: parse_account("accountId", &m.account_id)?,
+                    order_id: parse_order_id("orderId", &m.order_id)?,
+                    price: m.price.as_deref().map(|p| parse_price(instrument, "price", p)).transpose()?,
+                    quantity: m.quantity.as_deref().map(|q| parse_quantity(instrument, "quantity", q)).transpose()?,
+                });
+                Ok(InboundCommand {
+                    command_id: command_id(&m.command_id)?,
+                    symbol: Some(instrument.spec().symbol),
+                    action,
+                })
+            }
+            CommandMessage::MassCancel(m) => {
+                version(m.v)?;
+                let instrument = m.symbol.as_deref().map(|s| instrument(reference, s)).transpose()?;
+                let action = Action::MassCancel(MassCancel {
+                    account: parse_account("accountId", &m.account_id)?,
+                    instrument: instrument.map(|i| i.id()),
+                });
+                Ok(InboundCommand {
+                    command_id: command_id(&m.command_id)?,
+                    symbol: instrument.map(|i| i.spec().symbol),
+                    action,
+                })
+            }
+        }
+    }
+
+    /// The JSON shape of an engine command.
+    pub fn from_command(command: &InboundCommand, reference: &impl MarketReference) -> Result<Self, MessageError> {
+        let command_id = command.command_id.as_str().to_owned();
+        let routed = || {
+            let symbol = command.symbol.ok_or(MessageError::InvalidField { field: "symbol", reason: "required" })?;
+            instrument(reference, symbol.as_str())
+        };
+        let account = |a: AccountId| a.0.to_string();
+        Ok(match &command.action {
+            Action::NewOrder(order) => {
+                CommandMessage::NewOrder(NewOrderFields::from_order(command_id, order, reference)?)
+            }
+            Action::CancelOrder(c) => CommandMessage::CancelOrder(CancelOrderFields {
+                v: MESSAGE_VERSION,
+                command_id,
+                account_id: account(c.account),
+                symbol: routed()?.spec().symbol.as_str().to_owned(),
+                order_id: c.order_id.0.to_string(),
+            }),
+            Action::AmendOrder(a) => {
+                let instrument = routed()?;
+                CommandMessage::AmendOrder(AmendOrderFields {
+                    v: MESSAGE_VERSION,
+                    command_id,
+                    account_id: account(a.account),
+                    symbol: instrument.spec().symbol.as_str().to_owned(),
+                    order_id: a.order_id.0.to_string(),
+                    price: a.price.map(|p| price_text(instrument, p)),
+                    quantity: a.quantity.map(|q| quantity_text(instrument, q)),
+                })
+            }
+            Action::MassCancel(m) => {
+                let symbol = match m.instrument {
+                    Some(id) => Some(
+                        reference.instrument(id).ok_or(MessageError::MissingReference("instrument"))?.spec().symbol,
+                    ),
+                    None => None,
+                };
+                CommandMessage::MassCancel(MassCancelFields {
+                    v: MESSAGE_VERSION,
+                    command_id,
+                    account_id: account(m.account),
+                    symbol: symbol.map(|s| s.as_str().to_owned()),
+                })
+            }
+            Action::DefineAsset(_)
+            | Action::AddInstrument(_)
+            | Action::SetInstrumentStatus(_)
+            | Action::Deposit(_)
+            | Action::Withdraw(_)
+            | Action::SetRiskLimits(_)
+            | Action::KillSwitch(_)
+            | Action::Heartbeat => return Err(MessageError::UnknownType(action_name(&command.action).to_owned())),
+        })
+    }
+}
+
+/// Names of the engine actions that have no `orders` message (yet).
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::NewOrder(_) => "newOrder",
+        Action::CancelOrder(_) => "cancelOrder",
+        Action::AmendOrder(_) => "amendOrder",
+        Action::MassCancel(_) => "massCancel",
+        Action::DefineAsset(_) => "defineAsset",
+        Action::AddInstrument(_) => "addInstrument",
+        Action::SetInstrumentStatus(_) => "setInstrumentStatus",
+        Action::Deposit(_) => "deposit",
+        Action::Withdraw(_) => "withdraw",
+        Action::SetRiskLimits(_) => "setRiskLimits",
+        Action::KillSwitch(_) => "killSwitch",
+        Action::Heartbeat => "heartbeat",
+    }
+}
+
+impl NewOrderFields {
+    fn validate(&self, reference: &impl MarketReference) -> Result<InboundCommand, MessageError> {
+        version(self.v)?;
+        let instrument = instrument(reference, &self.symbol)?;
+        let client_order_id = ClientOrderId::new(&self.client_order_id)
+            .map_err(|e| MessageError::InvalidField { field: "clientOrderId", reason: identifier_reason(e) })?;
+        let order = NewOrder {
+            account: parse_account("accountId", &self.account_id)?,
+            client_order_id,
+            instrument: instrument.id(),
+            side: self.side.into(),
+            order_type: self.order_type.into(),
+            price: self.price.as_deref().map(|p| parse_price(instrument, "price", p)).transpose()?,
+            stop_price: self.stop_price.as_deref().map(|p| parse_price(instrument, "stopPrice", p)).transpose()?,
+            quantity: parse_quantity(instrument, "quantity", &self.quantity)?,
+            time_in_force: self.time_in_force.into(),
+            expire_time: self.expire_time.as_deref().map(|t| parse_time("expireTime", t)).transpose()?,
+            post_only: self.post_only,
+            reduce_only: self.reduce_only,
+            self_trade_prevention: self.self_trade_prevention.into(),
+        };
+        Ok(InboundCommand {
+            command_id: command_id(&self.command_id)?,
+            symbol: Some(instrument.spec().symbol),
+            action: Action::NewOrder(order),
+        })
+    }
+
+    fn from_order(
+        command_id: String,
+        order: &NewOrder,
+        reference: &impl MarketReference,
+    ) -> Result<Self, MessageError> {
+        let instrument = reference.instrument(order.instrument).ok_or(MessageError::MissingReference("instrument"))?;
+        Ok(Self {
+            v: MESSAGE_VERSION,
+            command_id,
+            account_id: order.account.0.to_string(),
+            symbol: instrument.spec().symbol.as_str().to_owned(),
+            side: order.side.into(),
+            order_type: order.order_type.into(),
+            price: order.price.map(|p| price_text(instrument, p)),
+            stop_price: order.stop_price.map(|p| price_text(instrument, p)),
+            quantity: quantity_text(instrument, order.quantity),
+            time_in_force: order.time_in_force.into(),
+            expire_time: order.expire_time.map(time_text),
+            post_only: order.post_only,
+            reduce_only: order.reduce_only,
+            client_order_id: order.client_order_id.as_str().to_owned(),
+            self_trade_prevention: order.self_trade_prevention.into(),
+        })
+    }
+}

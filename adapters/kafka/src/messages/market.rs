@@ -1,0 +1,140 @@
+//! Market data on `prices` (key = symbol): trades, top of book, candles.
+
+use oms_core::model::{Instrument, Price, Quantity, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::wire::{SideName, price_text, quantity_text, time_text};
+use super::{MESSAGE_VERSION, MessageError, check_header, malformed};
+
+const PRICE_TYPES: [&str; 3] = ["trade", "bookTop", "candle"];
+
+/// A message on `prices`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum PriceMessage {
+    /// A trade printed.
+    Trade(TradeMessage),
+    /// Best bid and ask after a change.
+    BookTop(BookTopMessage),
+    /// One OHLCV bar.
+    Candle(CandleMessage),
+}
+
+/// `trade`: the public print (no accounts, no order ids).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TradeMessage {
+    /// Schema version.
+    pub v: u32,
+    /// Instrument.
+    pub symbol: String,
+    /// Engine trade id (per shard).
+    pub trade_id: String,
+    /// Price.
+    pub price: String,
+    /// Quantity.
+    pub quantity: String,
+    /// Side of the aggressor.
+    pub taker_side: SideName,
+    /// Trade time.
+    pub time: String,
+}
+
+/// `bookTop`: best bid and ask (`[price, quantity]`, `null` when that side is empty).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookTopMessage {
+    /// Schema version.
+    pub v: u32,
+    /// Instrument.
+    pub symbol: String,
+    /// Best bid level.
+    pub bid: Option<[String; 2]>,
+    /// Best ask level.
+    pub ask: Option<[String; 2]>,
+    /// Time of the change.
+    pub time: String,
+}
+
+impl BookTopMessage {
+    /// Renders a top of book of `instrument`.
+    pub fn new(
+        instrument: &Instrument,
+        bid: Option<(Price, Quantity)>,
+        ask: Option<(Price, Quantity)>,
+        time: Timestamp,
+    ) -> Self {
+        let level = |(p, q): (Price, Quantity)| [price_text(instrument, p), quantity_text(instrument, q)];
+        Self {
+            v: MESSAGE_VERSION,
+            symbol: instrument.spec().symbol.as_str().to_owned(),
+            bid: bid.map(level),
+            ask: ask.map(level),
+            time: time_text(time),
+        }
+    }
+}
+
+/// `candle`: one bar of `interval` starting at `openTime`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandleMessage {
+    /// Schema version.
+    pub v: u32,
+    /// Instrument.
+    pub symbol: String,
+    /// Bar length (`1m`, `5m`, `1h`, ... as the HTTP API names them).
+    pub interval: String,
+    /// Start of the bar.
+    pub open_time: String,
+    /// First trade price.
+    pub open: String,
+    /// Highest trade price.
+    pub high: String,
+    /// Lowest trade price.
+    pub low: String,
+    /// Last trade price.
+    pub close: String,
+    /// Base quantity traded.
+    pub volume: String,
+}
+
+/// One OHLCV bar in engine units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CandleBar {
+    /// Start of the bar.
+    pub open_time: Timestamp,
+    /// First trade price.
+    pub open: Price,
+    /// Highest trade price.
+    pub high: Price,
+    /// Lowest trade price.
+    pub low: Price,
+    /// Last trade price.
+    pub close: Price,
+    /// Quantity traded.
+    pub volume: Quantity,
+}
+
+impl CandleMessage {
+    /// Renders a bar of `instrument`.
+    pub fn new(instrument: &Instrument, interval: &str, bar: &CandleBar) -> Self {
+        Self {
+            v: MESSAGE_VERSION,
+            symbol: instrument.spec().symbol.as_str().to_owned(),
+            interval: interval.to_owned(),
+            open_time: time_text(bar.open_time),
+            open: price_text(instrument, bar.open),
+            high: price_text(instrument, bar.high),
+            low: price_text(instrument, bar.low),
+            close: price_text(instrument, bar.close),
+            volume: quantity_text(instrument, bar.volume),
+        }
+    }
+}
+
+/// Decodes a record from `prices`.
+pub fn decode_price(bytes: &[u8]) -> Result<PriceMessage, MessageError> {
+    check_header(bytes, &PRICE_TYPES)?;
+    serde_json::from_slice(bytes).map_err(malformed)
+}
