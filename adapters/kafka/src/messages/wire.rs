@@ -270,8 +270,8 @@ mod tests {
         for bad in ["", "1e5", " 1", "1,5", "0x10", "NaN", "inf", "1.2.3", "--1"] {
             assert!(parse_decimal("price", bad).is_err(), "{bad:?} must be refused");
         }
-        // 29 significant digits would round in `from_str`; `from_str_exact` refuses.
-        assert!(parse_decimal("price", "1.0000000000000000000000000001").is_err());
+        // 30 significant digits do not fit 96 bits: `from_str` would round, `from_str_exact` refuses.
+        assert!(parse_decimal("price", "10.0000000000000000000000000001").is_err());
     }
 
     #[test]

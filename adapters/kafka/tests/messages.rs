@@ -1,0 +1,387 @@
+//! Message encoding and strict parsing: exact examples, refusals, and properties.
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+mod common;
+
+use oms_core::model::{
+    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, Event, Fill, InstrumentId, MassCancel, NewOrder, Order,
+    OrderId, OrderStatus, OrderType, Price, Quantity, RejectReason, Rejected, SelfTradePrevention, Sequence, Side,
+    Symbol, TimeInForce, Timestamp, Trade, TradeId,
+};
+use oms_kafka::messages::wire::SideName;
+use oms_kafka::messages::{
+    CommandId, CommandOrigin, ExecutionMessage, InboundCommand, MESSAGE_BYTES_MAX, MessageError, PriceMessage,
+    RiskEventMessage, TopicKind, decode_command, decode_execution, decode_price, decode_risk_event, encode_command,
+    encode_command_events,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn new_order_json() -> Value {
+    json!({
+        "v": 1, "type": "newOrder", "commandId": "cmd-1", "accountId": "7", "symbol": "BTC-USD",
+        "side": "buy", "orderType": "limit", "price": "50000.01", "stopPrice": null, "quantity": "0.5",
+        "timeInForce": "GTC", "expireTime": null, "postOnly": false, "reduceOnly": false,
+        "clientOrderId": "c-1", "selfTradePrevention": "expireMaker"
+    })
+}
+
+fn decode(value: &Value) -> Result<InboundCommand, MessageError> {
+    decode_command(&serde_json::to_vec(value).unwrap(), &common::catalog())
+}
+
+fn limit_buy() -> NewOrder {
+    NewOrder {
+        account: AccountId(7),
+        client_order_id: ClientOrderId::new("c-1").unwrap(),
+        instrument: InstrumentId(0),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Some(Price(5_000_001)),
+        stop_price: None,
+        quantity: Quantity(5_000),
+        time_in_force: TimeInForce::Gtc,
+        expire_time: None,
+        post_only: false,
+        reduce_only: false,
+        self_trade_prevention: SelfTradePrevention::ExpireMaker,
+    }
+}
+
+#[test]
+fn a_new_order_decodes_into_exact_engine_units() {
+    let command = decode(&new_order_json()).unwrap();
+    assert_eq!(command.command_id.as_str(), "cmd-1");
+    assert_eq!(command.symbol, Some(Symbol::new("BTC-USD").unwrap()));
+    assert_eq!(command.action, Action::NewOrder(limit_buy()));
+    assert_eq!(command.key(), "BTC-USD");
+}
+
+#[test]
+fn encoding_gives_back_the_same_bytes_and_key() {
+    let command = decode(&new_order_json()).unwrap();
+    let message = encode_command(&command, &common::catalog()).unwrap();
+    assert_eq!(message.topic, TopicKind::Orders);
+    assert_eq!(message.key, "BTC-USD");
+    assert_eq!(serde_json::from_slice::<Value>(&message.payload).unwrap(), new_order_json());
+}
+
+#[test]
+fn cancel_amend_and_mass_cancel_round_trip() {
+    let catalog = common::catalog();
+    let btc = Some(Symbol::new("BTC-USD").unwrap());
+    let id = CommandId::new("k-9").unwrap();
+    let commands = [
+        InboundCommand {
+            command_id: id,
+            symbol: btc,
+            action: Action::CancelOrder(CancelOrder { account: AccountId(3), order_id: OrderId(42) }),
+        },
+        InboundCommand {
+            command_id: id,
+            symbol: btc,
+            action: Action::AmendOrder(AmendOrder {
+                account: AccountId(3),
+                order_id: OrderId(42),
+                price: Some(Price(1)),
+                quantity: None,
+            }),
+        },
+        InboundCommand {
+            command_id: id,
+            symbol: btc,
+            action: Action::MassCancel(MassCancel { account: AccountId(3), instrument: Some(InstrumentId(0)) }),
+        },
+        InboundCommand {
+            command_id: id,
+            symbol: None,
+            action: Action::MassCancel(MassCancel { account: AccountId(3), instrument: None }),
+        },
+    ];
+    for command in commands {
+        let message = encode_command(&command, &catalog).unwrap();
+        assert_eq!(decode_command(&message.payload, &catalog).unwrap(), command);
+    }
+    assert!(commands[3].is_broadcast());
+    assert_eq!(commands[3].key(), "3");
+}
+
+fn with(field: &str, value: Value) -> Value {
+    let mut message = new_order_json();
+    message[field] = value;
+    message
+}
+
+fn without(field: &str) -> Value {
+    let mut message = new_order_json();
+    message.as_object_mut().unwrap().remove(field);
+    message
+}
+
+/// Which error a refusal case expects.
+type Expect = fn(&MessageError) -> bool;
+
+#[test]
+fn bad_commands_are_refused_with_a_typed_error() {
+    use MessageError as E;
+    let cases: Vec<(&str, Value, Expect)> = vec![
+        ("version 2", with("v", json!(2)), |e| matches!(e, E::UnsupportedVersion(2))),
+        ("version as text", with("v", json!("1")), |e| matches!(e, E::Malformed(_))),
+        ("unknown type", with("type", json!("transfer")), |e| matches!(e, E::UnknownType(_))),
+        ("missing quantity", without("quantity"), |e| matches!(e, E::Malformed(_))),
+        ("extra field", with("leverage", json!("10")), |e| matches!(e, E::Malformed(_))),
+        ("zero quantity", with("quantity", json!("0")), |e| matches!(e, E::Value { field: "quantity", .. })),
+        ("negative price", with("price", json!("-1")), |e| matches!(e, E::Value { field: "price", .. })),
+        ("off-tick price", with("price", json!("50000.001")), |e| matches!(e, E::Value { field: "price", .. })),
+        ("off-lot quantity", with("quantity", json!("0.00001")), |e| matches!(e, E::Value { field: "quantity", .. })),
+        ("overflowing price", with("price", json!("99999999999999999999999")), |e| {
+            matches!(e, E::Value { field: "price", .. })
+        }),
+        ("exponent", with("price", json!("5e4")), |e| matches!(e, E::InvalidField { field: "price", .. })),
+        ("numeric price", with("price", json!(50000)), |e| matches!(e, E::Malformed(_))),
+        ("unknown symbol", with("symbol", json!("DOGE-USD")), |e| matches!(e, E::UnknownSymbol(_))),
+        ("account overflow", with("accountId", json!("4294967296")), |e| {
+            matches!(e, E::Value { field: "accountId", .. })
+        }),
+        ("signed account", with("accountId", json!("+7")), |e| matches!(e, E::InvalidField { field: "accountId", .. })),
+        ("empty command id", with("commandId", json!("")), |e| matches!(e, E::InvalidField { field: "commandId", .. })),
+        ("spaced command id", with("commandId", json!("a b")), |e| {
+            matches!(e, E::InvalidField { field: "commandId", .. })
+        }),
+        ("bad side", with("side", json!("short")), |e| matches!(e, E::Malformed(_))),
+        ("bad expiry", with("expireTime", json!("tomorrow")), |e| {
+            matches!(e, E::InvalidField { field: "expireTime", .. })
+        }),
+    ];
+    for (name, message, expected) in cases {
+        match decode(&message) {
+            Err(error) => assert!(expected(&error), "{name}: unexpected error {error:?}"),
+            Ok(command) => panic!("{name}: accepted as {command:?}"),
+        }
+    }
+}
+
+#[test]
+fn oversized_and_non_json_input_is_refused_before_parsing() {
+    let catalog = common::catalog();
+    let huge = vec![b' '; MESSAGE_BYTES_MAX + 1];
+    assert!(matches!(decode_command(&huge, &catalog), Err(MessageError::TooLarge { .. })));
+    assert!(matches!(decode_command(b"", &catalog), Err(MessageError::Malformed(_))));
+    assert!(matches!(decode_command(b"[1,2]", &catalog), Err(MessageError::Malformed(_))));
+    let duplicate = br#"{"v":1,"v":1,"type":"massCancel","commandId":"a","accountId":"1","symbol":null}"#;
+    assert!(matches!(decode_command(duplicate, &catalog), Err(MessageError::Malformed(_))));
+}
+
+fn fill(order: u64, account: u32, status: OrderStatus, filled: i64, leaves: i64) -> Fill {
+    Fill {
+        order_id: OrderId(order),
+        account: AccountId(account),
+        fee: 10,
+        status,
+        filled: Quantity(filled),
+        leaves: Quantity(leaves),
+    }
+}
+
+#[test]
+fn a_command_s_events_become_keyed_counted_messages() {
+    let catalog = common::catalog();
+    let order = limit_buy();
+    let accepted = Order {
+        id: OrderId(9),
+        account: order.account,
+        client_order_id: order.client_order_id,
+        instrument: order.instrument,
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        self_trade_prevention: SelfTradePrevention::ExpireMaker,
+        post_only: false,
+        reduce_only: false,
+        status: OrderStatus::Accepted,
+        price: Price(5_000_001),
+        stop_price: None,
+        quantity: Quantity(5_000),
+        filled: Quantity(0),
+        leaves: Quantity(5_000),
+        expire_time: None,
+        created: Timestamp(1_700_000_000_000_000_000),
+    };
+    let trade = Trade {
+        trade_id: TradeId(1),
+        instrument: InstrumentId(0),
+        price: Price(5_000_000),
+        quantity: Quantity(2_000),
+        taker_side: Side::Buy,
+        maker: fill(4, 8, OrderStatus::Filled, 2_000, 0),
+        taker: fill(9, 7, OrderStatus::PartiallyFilled, 2_000, 3_000),
+        timestamp: Timestamp(1_700_000_000_000_000_000),
+    };
+    let origin = CommandOrigin {
+        sequence: Sequence(9),
+        command: Some(InboundCommand {
+            command_id: CommandId::new("cmd-1").unwrap(),
+            symbol: Some(Symbol::new("BTC-USD").unwrap()),
+            action: Action::NewOrder(order),
+        }),
+    };
+    let messages =
+        encode_command_events(&origin, &[Event::OrderAccepted(accepted), Event::Trade(trade)], &catalog).unwrap();
+    let executions: Vec<_> = messages.iter().filter(|m| m.topic == TopicKind::Executions).collect();
+    let keys: Vec<&str> = executions.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(keys, ["9", "4", "9", "9"], "accepted, maker fill, taker fill, result");
+    for (index, message) in executions.iter().enumerate() {
+        let decoded = decode_execution(&message.payload).unwrap();
+        let header = decoded.header();
+        assert_eq!((header.event_index as usize, header.event_count), (index, 4));
+        assert_eq!(header.command_id.as_deref(), Some("cmd-1"));
+        assert_eq!(serde_json::to_vec(&decoded).unwrap(), message.payload, "decode/encode is exact");
+    }
+    let ExecutionMessage::Fill(maker) = decode_execution(&executions[1].payload).unwrap() else { panic!("a fill") };
+    assert_eq!((maker.side, maker.liquidity.as_str(), maker.price.as_str()), (SideName::Sell, "maker", "50000"));
+    assert_eq!((maker.fee.as_str(), maker.fee_asset.as_str()), ("0.00001", "USD"), "sellers pay in quote");
+    let ExecutionMessage::CommandResult(result) = decode_execution(&executions[3].payload).unwrap() else {
+        panic!("the result closes the set")
+    };
+    assert_eq!((result.status.as_deref(), result.trades), (Some("PARTIALLY_FILLED"), 1));
+    let prices: Vec<_> = messages.iter().filter(|m| m.topic == TopicKind::Prices).collect();
+    assert_eq!(prices.len(), 1);
+    assert_eq!(prices[0].key, "BTC-USD");
+    assert!(matches!(decode_price(&prices[0].payload).unwrap(), PriceMessage::Trade(t) if t.quantity == "0.2"));
+}
+
+#[test]
+fn rejects_go_to_executions_and_risk_events() {
+    let catalog = common::catalog();
+    let origin = CommandOrigin {
+        sequence: Sequence(12),
+        command: Some(InboundCommand {
+            command_id: CommandId::new("cmd-2").unwrap(),
+            symbol: Some(Symbol::new("BTC-USD").unwrap()),
+            action: Action::NewOrder(limit_buy()),
+        }),
+    };
+    let reject = Rejected {
+        sequence: Sequence(12),
+        account: Some(AccountId(7)),
+        order_id: Some(OrderId(12)),
+        client_order_id: Some(ClientOrderId::new("c-1").unwrap()),
+        reason: RejectReason::InsufficientBalance,
+    };
+    let messages = encode_command_events(&origin, &[Event::Rejected(reject)], &catalog).unwrap();
+    let risk: Vec<_> = messages.iter().filter(|m| m.topic == TopicKind::RiskEvents).collect();
+    assert_eq!(risk.len(), 1);
+    assert_eq!(risk[0].key, "7");
+    let RiskEventMessage::RiskReject(event) = decode_risk_event(&risk[0].payload).unwrap() else { panic!("a reject") };
+    assert!(event.breach);
+    assert_eq!(event.reason, "insufficient_balance");
+    assert_eq!(event.symbol.as_deref(), Some("BTC-USD"));
+    let last = messages.iter().rfind(|m| m.topic == TopicKind::Executions).unwrap();
+    let ExecutionMessage::CommandResult(result) = decode_execution(&last.payload).unwrap() else { panic!("result") };
+    assert_eq!(
+        (result.status.as_deref(), result.reject_reason.as_deref()),
+        (Some("REJECTED"), Some("insufficient_balance"))
+    );
+}
+
+#[test]
+fn a_mass_cancel_that_cancelled_nothing_still_has_a_result() {
+    let origin = CommandOrigin {
+        sequence: Sequence(3),
+        command: Some(InboundCommand {
+            command_id: CommandId::new("m").unwrap(),
+            symbol: None,
+            action: Action::MassCancel(MassCancel { account: AccountId(5), instrument: None }),
+        }),
+    };
+    let messages = encode_command_events(&origin, &[], &common::catalog()).unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].key, "5");
+    assert!(
+        matches!(decode_execution(&messages[0].payload).unwrap(), ExecutionMessage::CommandResult(r) if r.header.event_count == 1)
+    );
+}
+
+mod property_tests {
+    use super::*;
+
+    fn arbitrary_new_order() -> impl Strategy<Value = NewOrder> {
+        (
+            any::<u32>(),
+            "[A-Za-z0-9_.:/-]{1,36}",
+            any::<bool>(),
+            prop_oneof![
+                Just(OrderType::Limit),
+                Just(OrderType::Market),
+                Just(OrderType::Stop),
+                Just(OrderType::StopLimit)
+            ],
+            proptest::option::of(1..=i64::MAX / 2),
+            proptest::option::of(1..=i64::MAX / 2),
+            1..=i64::MAX / 2,
+            prop_oneof![Just(TimeInForce::Gtc), Just(TimeInForce::Ioc), Just(TimeInForce::Fok), Just(TimeInForce::Gtd)],
+            proptest::option::of(0..=u64::MAX / 2),
+            (any::<bool>(), any::<bool>()),
+        )
+            .prop_map(
+                |(account, client, buy, order_type, price, stop, quantity, tif, expire, (post, reduce))| NewOrder {
+                    account: AccountId(account),
+                    client_order_id: ClientOrderId::new(&client).unwrap(),
+                    instrument: InstrumentId(0),
+                    side: if buy { Side::Buy } else { Side::Sell },
+                    order_type,
+                    price: price.map(Price),
+                    stop_price: stop.map(Price),
+                    quantity: Quantity(quantity),
+                    time_in_force: tif,
+                    expire_time: expire.map(Timestamp),
+                    post_only: post,
+                    reduce_only: reduce,
+                    self_trade_prevention: SelfTradePrevention::ExpireBoth,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn prop_arbitrary_bytes_never_panic_a_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let catalog = common::catalog();
+            let _ = decode_command(&bytes, &catalog);
+            let _ = decode_execution(&bytes);
+            let _ = decode_price(&bytes);
+            let _ = decode_risk_event(&bytes);
+        }
+
+        #[test]
+        fn prop_command_shaped_json_converts_exactly_or_is_refused(
+            price in "[-0-9.e]{0,30}",
+            quantity in "[-0-9.]{0,30}",
+            account in "[+0-9]{0,12}",
+        ) {
+            let mut message = new_order_json();
+            message["price"] = json!(price);
+            message["quantity"] = json!(quantity);
+            message["accountId"] = json!(account);
+            if let Ok(command) = decode(&message) {
+                // Whatever is accepted re-encodes to the same values.
+                let again = encode_command(&command, &common::catalog()).unwrap();
+                prop_assert_eq!(decode_command(&again.payload, &common::catalog()).unwrap(), command);
+            }
+        }
+
+        #[test]
+        fn prop_new_orders_round_trip_exactly(order in arbitrary_new_order(), id in "[A-Za-z0-9-]{1,64}") {
+            let catalog = common::catalog();
+            let command = InboundCommand {
+                command_id: CommandId::new(&id).unwrap(),
+                symbol: Some(Symbol::new("BTC-USD").unwrap()),
+                action: Action::NewOrder(order),
+            };
+            let message = encode_command(&command, &catalog).unwrap();
+            let decoded = decode_command(&message.payload, &catalog).unwrap();
+            prop_assert_eq!(decoded, command);
+            let again = encode_command(&decoded, &catalog).unwrap();
+            prop_assert_eq!(again.payload, message.payload);
+        }
+    }
+}
