@@ -73,29 +73,8 @@ pub(crate) async fn positions(State(state): State<AppState>, Caller(caller): Cal
                             }))
                         })
                         .collect();
-                    let positions: Vec<_> = catalog
-                        .listings()
-                        .iter()
-                        .filter_map(|l| {
-                            let spec = l.instrument.spec();
-                            let p = a.positions.get(spec.id.0 as usize)?;
-                            let base = catalog.asset(spec.base)?;
-                            let quote = catalog.asset(spec.quote)?;
-                            let average = (p.net_base != 0).then(|| {
-                                let cost = quote.amount_to_decimal(p.open_cost_quote.abs());
-                                let qty = base.amount_to_decimal(p.net_base.abs());
-                                (cost / qty).round_dp(spec.tick_size.scale()).normalize().to_string()
-                            });
-                            Some(json!({
-                                "symbol": spec.symbol.as_str(),
-                                "quantity": base.amount_to_decimal(p.net_base).to_string(),
-                                "averagePrice": average,
-                                "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
-                                "workingBuy": base.amount_to_decimal(p.working_buy_base).to_string(),
-                                "workingSell": base.amount_to_decimal(p.working_sell_base).to_string(),
-                            }))
-                        })
-                        .collect();
+                    let positions: Vec<_> =
+                        catalog.listings().iter().filter_map(|l| position_json(&catalog, a, l)).collect();
                     json!({ "balances": balances, "positions": positions })
                 })
                 .await?;
@@ -103,6 +82,31 @@ pub(crate) async fn positions(State(state): State<AppState>, Caller(caller): Cal
         }
         .await,
     )
+}
+
+/// One element of `positions` in `GET /api/risk/positions` (also the `position:` cache value).
+pub(crate) fn position_json(
+    catalog: &crate::catalog::Catalog,
+    a: &oms_core::risk::Account,
+    listing: &crate::catalog::Listing,
+) -> Option<serde_json::Value> {
+    let spec = listing.instrument.spec();
+    let p = a.positions.get(spec.id.0 as usize)?;
+    let base = catalog.asset(spec.base)?;
+    let quote = catalog.asset(spec.quote)?;
+    let average = (p.net_base != 0).then(|| {
+        let cost = quote.amount_to_decimal(p.open_cost_quote.abs());
+        let qty = base.amount_to_decimal(p.net_base.abs());
+        (cost / qty).round_dp(spec.tick_size.scale()).normalize().to_string()
+    });
+    Some(json!({
+        "symbol": spec.symbol.as_str(),
+        "quantity": base.amount_to_decimal(p.net_base).to_string(),
+        "averagePrice": average,
+        "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
+        "workingBuy": base.amount_to_decimal(p.working_buy_base).to_string(),
+        "workingSell": base.amount_to_decimal(p.working_sell_base).to_string(),
+    }))
 }
 
 /// Limits as the API shows them (minor units as integer strings; see docs/api.md).

@@ -55,16 +55,54 @@ pub struct ExecutionRecord {
 }
 
 /// The projection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct History {
     orders: FxHashMap<OrderId, OrderRecord>,
     by_account: FxHashMap<AccountId, VecDeque<OrderId>>,
     arrival: VecDeque<OrderId>,
     executions: FxHashMap<AccountId, VecDeque<ExecutionRecord>>,
     latest_time: Timestamp,
+    orders_max: usize,
+    executions_per_account_max: usize,
+    /// Accounts whose older orders were dropped (their history continues in the archive).
+    orders_evicted: rustc_hash::FxHashSet<AccountId>,
+    /// Accounts whose older fills were dropped.
+    executions_evicted: rustc_hash::FxHashSet<AccountId>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self::with_bounds(HISTORY_ORDERS_MAX, EXECUTIONS_PER_ACCOUNT_MAX)
+    }
 }
 
 impl History {
+    /// An empty projection keeping at most `orders_max` orders (working ones always) and
+    /// `executions_per_account_max` fills per account.
+    pub fn with_bounds(orders_max: usize, executions_per_account_max: usize) -> Self {
+        Self {
+            orders: FxHashMap::default(),
+            by_account: FxHashMap::default(),
+            arrival: VecDeque::new(),
+            executions: FxHashMap::default(),
+            latest_time: Timestamp::default(),
+            orders_max: orders_max.max(1),
+            executions_per_account_max: executions_per_account_max.max(1),
+            orders_evicted: rustc_hash::FxHashSet::default(),
+            executions_evicted: rustc_hash::FxHashSet::default(),
+        }
+    }
+
+    /// Whether some of `account`'s orders were dropped from memory.
+    pub fn orders_evicted(&self, account: AccountId) -> bool {
+        self.orders_evicted.contains(&account)
+    }
+
+    /// Whether some of `account`'s fills were dropped from memory.
+    pub fn executions_evicted(&self, account: AccountId) -> bool {
+        self.executions_evicted.contains(&account)
+    }
+
     /// Folds one event in.
     pub fn apply(&mut self, sequence: u64, event: &Event) {
         match event {
@@ -119,8 +157,9 @@ impl History {
                 record.filled_value += i128::from(trade.price.0) * i128::from(trade.quantity.0);
             }
             let list = self.executions.entry(fill.account).or_default();
-            if list.len() == EXECUTIONS_PER_ACCOUNT_MAX {
+            if list.len() >= self.executions_per_account_max {
                 list.pop_front();
+                self.executions_evicted.insert(fill.account);
             }
             list.push_back(ExecutionRecord {
                 trade_id: trade.trade_id,
@@ -155,13 +194,14 @@ impl History {
     /// Drops the oldest finished orders beyond the bound (working ones are never dropped).
     fn evict(&mut self) {
         let mut scanned = 0;
-        while self.orders.len() > HISTORY_ORDERS_MAX && scanned < self.arrival.len() {
+        while self.orders.len() > self.orders_max && scanned < self.arrival.len() {
             let Some(id) = self.arrival.pop_front() else { break };
             scanned += 1;
             match self.orders.get(&id) {
                 Some(r) if r.order.status.is_final() => {
                     let account = r.order.account;
                     self.orders.remove(&id);
+                    self.orders_evicted.insert(account);
                     if let Some(list) = self.by_account.get_mut(&account) {
                         list.retain(|o| *o != id);
                     }

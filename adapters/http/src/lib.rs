@@ -16,6 +16,7 @@ mod account;
 pub mod auth;
 pub mod catalog;
 pub mod dto;
+pub mod external;
 pub mod history;
 pub mod idempotency;
 pub mod market;
@@ -49,6 +50,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::auth::ApiKeys;
 use crate::catalog::Catalog;
+use crate::external::{CacheKey, External};
 use crate::history::History;
 use crate::market::{BookSnapshot, Candle, MarketData, TradeTick};
 use crate::metrics::Metrics;
@@ -81,6 +83,10 @@ pub struct HttpConfig {
     /// Rebuild order/fill/candle history from this journal at start (the engine's data
     /// directory and configuration); without it history starts empty.
     pub history_from: Option<(PathBuf, oms_core::engine::EngineConfig)>,
+    /// Orders kept in memory (older finished ones are served from the archive, if any).
+    pub history_orders_max: usize,
+    /// Fills kept in memory per account (older ones are served from the archive, if any).
+    pub history_executions_per_account_max: usize,
 }
 
 impl Default for HttpConfig {
@@ -97,6 +103,8 @@ impl Default for HttpConfig {
             engine_timeout: Duration::from_secs(10),
             history_from: None,
             pump_events_buffered_max: 1 << 18,
+            history_orders_max: history::HISTORY_ORDERS_MAX,
+            history_executions_per_account_max: history::EXECUTIONS_PER_ACCOUNT_MAX,
         }
     }
 }
@@ -161,12 +169,35 @@ struct Inner {
     generated_ids: AtomicU64,
     /// Times the projections were rebuilt after the pump lagged.
     rebuilds: AtomicU64,
+    /// Optional Redis/MongoDB services.
+    external: External,
+    /// Orders and `(account, instrument)` positions changed since the cache was last fed
+    /// (tracked only with a read cache).
+    cache_dirty: Mutex<CacheDirty>,
+}
+
+/// What the read cache has not seen yet.
+#[derive(Debug, Default)]
+struct CacheDirty {
+    orders: rustc_hash::FxHashSet<oms_core::model::OrderId>,
+    positions: rustc_hash::FxHashSet<(oms_core::model::AccountId, InstrumentId)>,
 }
 
 impl AppState {
     /// Wires the server around a started pipeline: loads the catalog, starts the event pump
     /// (a thread) and the book poller (a task; call inside a Tokio runtime).
     pub async fn start(handle: EngineHandle, keys: ApiKeys, config: HttpConfig) -> Result<Self, Problem> {
+        Self::start_with(handle, keys, config, External::default()).await
+    }
+
+    /// [`AppState::start`] with external services (shared idempotency, read cache, history
+    /// archive, dependency health).
+    pub async fn start_with(
+        handle: EngineHandle,
+        keys: ApiKeys,
+        config: HttpConfig,
+        external: External,
+    ) -> Result<Self, Problem> {
         let subscription = handle.subscribe(config.pump_events_buffered_max);
         let per_key = Quota::per_second(
             std::num::NonZeroU32::new(config.rate_per_key_per_s.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
@@ -180,19 +211,27 @@ impl AppState {
             engine: Mutex::new(handle),
             keys,
             catalog: Arc::new(RwLock::new(Catalog::default())),
-            history: RwLock::new(History::default()),
+            history: RwLock::new(History::with_bounds(
+                config.history_orders_max,
+                config.history_executions_per_account_max,
+            )),
             market: RwLock::new(MarketData::default()),
             books: RwLock::new(FxHashMap::default()),
             projected: watch::channel((0, u32::MAX)).0,
             last_event_sequence: AtomicU64::new(0),
             stream,
-            idempotency: idempotency::IdempotencyStore::default(),
+            idempotency: idempotency::IdempotencyStore::with_shared(
+                external.idempotency.clone(),
+                config.engine_timeout,
+            ),
             key_limiter: RateLimiter::keyed(per_key),
             ip_limiter: RateLimiter::keyed(per_ip),
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             generated_ids: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
+            external,
+            cache_dirty: Mutex::default(),
             config,
         }));
         state.reload_catalog().await?;
@@ -319,7 +358,8 @@ impl AppState {
     fn rebuild_history(&self, dir: &std::path::Path, config: oms_core::engine::EngineConfig) -> Result<u64, Problem> {
         let mut history = self.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut market = self.0.market.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *history = History::default();
+        *history =
+            History::with_bounds(self.config().history_orders_max, self.config().history_executions_per_account_max);
         *market = MarketData::default();
         oms_core::journal::replay_all(dir, config, |sequence, event| {
             history.apply(sequence.0, event);
@@ -357,6 +397,9 @@ impl AppState {
                 continue;
             }
             self.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply(sequence.0, &event);
+            if self.0.external.cache.is_some() {
+                self.mark_cache_dirty(&event);
+            }
             if let Event::Trade(trade) = &event {
                 let candles =
                     self.0.market.write().unwrap_or_else(std::sync::PoisonError::into_inner).apply_trade(trade);
@@ -391,6 +434,70 @@ impl AppState {
                     *n = 1;
                 }
             });
+        }
+    }
+
+    /// Notes which cached orders and positions an event changed.
+    fn mark_cache_dirty(&self, event: &Event) {
+        let mut dirty = self.0.cache_dirty.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut touch = |order: oms_core::model::OrderId, account, instrument| {
+            dirty.orders.insert(order);
+            dirty.positions.insert((account, instrument));
+        };
+        match event {
+            Event::OrderAccepted(o) => touch(o.id, o.account, o.instrument),
+            Event::Trade(t) => {
+                touch(t.maker.order_id, t.maker.account, t.instrument);
+                touch(t.taker.order_id, t.taker.account, t.instrument);
+            }
+            Event::OrderTriggered(u) | Event::OrderExpired(u) => touch(u.order_id, u.account, u.instrument),
+            Event::OrderCancelled(c) => touch(c.order.order_id, c.order.account, c.order.instrument),
+            Event::OrderAmended(a) => touch(a.order.order_id, a.order.account, a.order.instrument),
+            Event::Rejected(_) | Event::BalanceChanged(_) | Event::AdminApplied(_) => {}
+        }
+    }
+
+    /// Renders what changed since the last call, exactly as the REST API would, and hands it
+    /// to the read cache (which writes it off this task, pipelined).
+    async fn feed_cache(&self, books: &[(String, serde_json::Value)]) {
+        let Some(cache) = self.0.external.cache.clone() else { return };
+        let dirty = std::mem::take(&mut *self.0.cache_dirty.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut entries: Vec<(CacheKey, String)> =
+            books.iter().map(|(symbol, book)| (CacheKey::OrderBook(symbol.clone()), book.to_string())).collect();
+        {
+            let history = self.history();
+            let catalog = self.catalog();
+            for id in &dirty.orders {
+                if let Some(record) = history.order(*id) {
+                    entries.push((CacheKey::Order(*id), render::order(&catalog, record, None).to_string()));
+                }
+            }
+        }
+        if !dirty.positions.is_empty() {
+            let catalog = self.catalog().clone();
+            let wanted: Vec<_> = dirty.positions.into_iter().collect();
+            if let Ok(positions) = self
+                .read(move |engine| {
+                    wanted
+                        .iter()
+                        .filter_map(|(account, instrument)| {
+                            let a = engine.account(*account)?;
+                            let listing = catalog.listing(*instrument)?;
+                            let value = account::position_json(&catalog, a, listing)?;
+                            Some((
+                                CacheKey::Position(*account, listing.instrument.spec().symbol.as_str().to_owned()),
+                                value.to_string(),
+                            ))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await
+            {
+                entries.extend(positions);
+            }
+        }
+        if !entries.is_empty() {
+            cache.put(entries);
         }
     }
 
@@ -437,18 +544,36 @@ impl AppState {
                 continue;
             };
             let sequence = self.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner).published_sequence();
-            let mut books = self.0.books.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (instrument, mut snapshot) in snapshots {
-                snapshot.sequence = sequence;
-                let previous = books.get(&instrument).cloned().unwrap_or_default();
-                if previous.bids == snapshot.bids && previous.asks == snapshot.asks {
-                    continue;
+            let mut cached_books = Vec::new();
+            {
+                let mut books = self.0.books.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (instrument, mut snapshot) in snapshots {
+                    snapshot.sequence = sequence;
+                    let previous = books.get(&instrument).cloned().unwrap_or_default();
+                    if previous.bids == snapshot.bids && previous.asks == snapshot.asks {
+                        continue;
+                    }
+                    if self.0.external.cache.is_some()
+                        && let Some(listing) = self.catalog().listing(instrument)
+                    {
+                        let symbol = listing.instrument.spec().symbol.as_str().to_owned();
+                        let i = &listing.instrument;
+                        let depth = BOOK_CACHE_DEPTH.min(depth);
+                        let (bids, asks) = (
+                            &snapshot.bids[..snapshot.bids.len().min(depth)],
+                            &snapshot.asks[..snapshot.asks.len().min(depth)],
+                        );
+                        let body = serde_json::json!({ "symbol": symbol, "sequence": sequence, "bids": render::levels(i, bids), "asks": render::levels(i, asks) });
+                        cached_books.push((symbol, body));
+                    }
+                    let (bids, asks) = snapshot.delta_from(&previous);
+                    let item =
+                        StreamItem::BookDelta { instrument, sequence, prev_sequence: previous.sequence, bids, asks };
+                    books.insert(instrument, snapshot);
+                    let _ = self.0.stream.send(Arc::new(item));
                 }
-                let (bids, asks) = snapshot.delta_from(&previous);
-                let item = StreamItem::BookDelta { instrument, sequence, prev_sequence: previous.sequence, bids, asks };
-                books.insert(instrument, snapshot);
-                let _ = self.0.stream.send(Arc::new(item));
             }
+            self.feed_cache(&cached_books).await;
         }
     }
 
@@ -463,6 +588,9 @@ impl AppState {
             .unwrap_or_default()
     }
 }
+
+/// Levels per side in the cached `orderbook:{symbol}` (the REST route's default depth).
+const BOOK_CACHE_DEPTH: usize = 50;
 
 /// Top `depth` levels per side, best first.
 pub(crate) fn snapshot(engine: &Engine, instrument: InstrumentId, depth: usize) -> BookSnapshot {
@@ -570,7 +698,31 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 async fn ready(State(state): State<AppState>) -> Response {
     let journal_failed = state.0.engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner).journal_failed();
     let ready = state.0.ready.load(Ordering::Acquire) && !journal_failed;
-    let body = serde_json::json!({ "ready": ready, "engine": if journal_failed { "journal failed" } else { "ok" } });
+    // A dependency that is down degrades the service but does not make it unready: orders
+    // still flow (DESIGN.md §7), so a load balancer must keep sending them.
+    let mut dependencies = serde_json::Map::new();
+    let mut degraded = false;
+    for dependency in &state.0.external.dependencies {
+        let status = match dependency.degraded() {
+            Some(reason) => {
+                degraded = true;
+                serde_json::json!({ "status": "degraded", "reason": reason })
+            }
+            None => serde_json::json!({ "status": "ok" }),
+        };
+        dependencies.insert(dependency.name().to_owned(), status);
+    }
+    let status = match (ready, degraded) {
+        (false, _) => "not ready",
+        (true, true) => "degraded",
+        (true, false) => "ok",
+    };
+    let body = serde_json::json!({
+        "ready": ready,
+        "status": status,
+        "engine": if journal_failed { "journal failed" } else { "ok" },
+        "dependencies": dependencies,
+    });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(body)).into_response()
 }
@@ -589,7 +741,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         )
     };
     let projected = state.0.projected.borrow().0;
-    let text = state.0.metrics.render(&[
+    let mut gauges = vec![
         ("oms_durable_sequence", "Highest sequence durable under the fsync policy.", durable as f64),
         ("oms_published_sequence", "Highest sequence whose outcome was released.", published as f64),
         ("oms_projected_sequence", "Highest sequence applied to the HTTP projections.", projected as f64),
@@ -602,6 +754,10 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         ("oms_journal_fsyncs", "Journal fdatasync calls.", syncs as f64),
         ("oms_journal_fsync_seconds_total", "Time spent in journal fdatasync.", sync_total_s),
         ("oms_journal_fsync_seconds_max", "Longest journal fdatasync.", sync_max_s),
-    ]);
+    ];
+    for dependency in &state.0.external.dependencies {
+        gauges.extend(dependency.gauges());
+    }
+    let text = state.0.metrics.render(&gauges);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -143,15 +143,26 @@ pub(crate) async fn get_one(
     Caller(caller): Caller,
     Path(order_id): Path<String>,
 ) -> Response {
-    respond((|| {
-        let id = parse_order_id(&order_id)?;
-        let history = state.history();
-        let record = history
-            .order(id)
-            .filter(|r| r.order.account == caller.account)
-            .ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?;
-        Ok(Json(render::order(&state.catalog(), record, None)).into_response())
-    })())
+    respond(
+        async {
+            let id = parse_order_id(&order_id)?;
+            let in_memory = state.history().order(id).filter(|r| r.order.account == caller.account).cloned();
+            let record = match (in_memory, &state.0.external.archive) {
+                (Some(record), _) => Some(record),
+                (None, Some(archive)) if state.history().orders_evicted(caller.account) => {
+                    archive.order(caller.account, id).await.map_err(archive_problem)?
+                }
+                (None, _) => None,
+            };
+            let record = record.ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?;
+            Ok(Json(render::order(&state.catalog(), &record, None)).into_response())
+        }
+        .await,
+    )
+}
+
+fn archive_problem(error: crate::external::ArchiveError) -> Problem {
+    Problem::unavailable("history_unavailable", error.to_string())
 }
 
 /// Query of `GET /api/orders`.
@@ -171,36 +182,62 @@ pub(crate) async fn list(
     Caller(caller): Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    respond((|| {
-        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-        let limit = page_limit(query.limit)?;
-        let catalog = state.catalog();
-        let instrument = symbol_filter(&catalog, query.symbol.as_deref())?;
-        let status = query.status.as_deref().unwrap_or("all");
-        if !matches!(status, "open" | "closed" | "all") {
-            return Err(Problem::bad_request("invalid_query", "status must be open, closed or all"));
+    respond(
+        async {
+            let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+            let limit = page_limit(query.limit)?;
+            let instrument = symbol_filter(&state.catalog(), query.symbol.as_deref())?;
+            let status = query.status.as_deref().unwrap_or("all");
+            if !matches!(status, "open" | "closed" | "all") {
+                return Err(Problem::bad_request("invalid_query", "status must be open, closed or all"));
+            }
+            let before = match &query.cursor {
+                Some(c) => Some(c.parse::<u64>().map_err(|_| Problem::bad_request("invalid_query", "bad cursor"))?),
+                None => None,
+            };
+            let (mut page, evicted): (Vec<_>, bool) = {
+                let history = state.history();
+                let page = history
+                    .orders_of(caller.account, |r| {
+                        instrument.is_none_or(|i| r.order.instrument == i)
+                            && before.is_none_or(|b| r.order.id.0 < b)
+                            && match status {
+                                "open" => !r.order.status.is_final(),
+                                "closed" => r.order.status.is_final(),
+                                _ => true,
+                            }
+                    })
+                    .take(limit + 1)
+                    .cloned()
+                    .collect();
+                (page, history.orders_evicted(caller.account))
+            };
+            // Older than memory holds: continue the page from the archive (MongoDB).
+            if page.len() <= limit
+                && evicted
+                && let Some(archive) = &state.0.external.archive
+            {
+                let oldest = page.last().map(|r| r.order.id.0).or(before);
+                let query = crate::external::ArchiveOrderQuery {
+                    account: caller.account,
+                    instrument,
+                    open: match status {
+                        "open" => Some(true),
+                        "closed" => Some(false),
+                        _ => None,
+                    },
+                    before: oldest,
+                    limit: limit + 1 - page.len(),
+                };
+                page.extend(archive.orders(query).await.map_err(archive_problem)?);
+            }
+            let catalog = state.catalog();
+            let next = (page.len() > limit).then(|| page[limit - 1].order.id.0.to_string());
+            let orders: Vec<_> = page.iter().take(limit).map(|r| render::order(&catalog, r, None)).collect();
+            Ok(Json(json!({ "orders": orders, "nextCursor": next })).into_response())
         }
-        let before = match &query.cursor {
-            Some(c) => Some(c.parse::<u64>().map_err(|_| Problem::bad_request("invalid_query", "bad cursor"))?),
-            None => None,
-        };
-        let history = state.history();
-        let page: Vec<_> = history
-            .orders_of(caller.account, |r| {
-                instrument.is_none_or(|i| r.order.instrument == i)
-                    && before.is_none_or(|b| r.order.id.0 < b)
-                    && match status {
-                        "open" => !r.order.status.is_final(),
-                        "closed" => r.order.status.is_final(),
-                        _ => true,
-                    }
-            })
-            .take(limit + 1)
-            .collect();
-        let next = (page.len() > limit).then(|| page[limit - 1].order.id.0.to_string());
-        let orders: Vec<_> = page.iter().take(limit).map(|r| render::order(&catalog, r, None)).collect();
-        Ok(Json(json!({ "orders": orders, "nextCursor": next })).into_response())
-    })())
+        .await,
+    )
 }
 
 /// `DELETE /api/orders/{orderId}`.
@@ -384,18 +421,38 @@ pub(crate) async fn executions(
     Caller(caller): Caller,
     query: Result<Query<ExecutionsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    respond((|| {
-        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-        let limit = page_limit(query.limit)?;
-        let catalog = state.catalog();
-        let instrument = symbol_filter(&catalog, query.symbol.as_deref())?;
-        let history = state.history();
-        let list: Vec<_> = history
-            .executions_of(caller.account)
-            .filter(|e| instrument.is_none_or(|i| e.instrument == i))
-            .take(limit)
-            .map(|e| render::execution(&catalog, e, true))
-            .collect();
-        Ok(Json(json!({ "executions": list })).into_response())
-    })())
+    respond(
+        async {
+            let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+            let limit = page_limit(query.limit)?;
+            let instrument = symbol_filter(&state.catalog(), query.symbol.as_deref())?;
+            let (mut fills, evicted): (Vec<_>, bool) = {
+                let history = state.history();
+                let fills = history
+                    .executions_of(caller.account)
+                    .filter(|e| instrument.is_none_or(|i| e.instrument == i))
+                    .take(limit)
+                    .copied()
+                    .collect();
+                (fills, history.executions_evicted(caller.account))
+            };
+            if fills.len() < limit
+                && evicted
+                && let Some(archive) = &state.0.external.archive
+            {
+                // Fills of one command share its sequence; the archive answers strictly older
+                // commands, so a command split by the memory bound is taken whole from memory.
+                let oldest = fills.last().map(|e| e.sequence);
+                let older = archive
+                    .executions(caller.account, instrument, oldest, limit - fills.len())
+                    .await
+                    .map_err(archive_problem)?;
+                fills.extend(older);
+            }
+            let catalog = state.catalog();
+            let list: Vec<_> = fills.iter().map(|e| render::execution(&catalog, e, true)).collect();
+            Ok(Json(json!({ "executions": list })).into_response())
+        }
+        .await,
+    )
 }

@@ -63,10 +63,10 @@ pub struct ServeFlags {
     /// Kafka brokers (later issue).
     #[arg(long, env = "OMS_KAFKA")]
     pub kafka: Option<String>,
-    /// Redis URL (later issue).
+    /// Redis URL (`redis://host:port`): cross-process idempotency keys and read caches.
     #[arg(long, env = "OMS_REDIS")]
     pub redis: Option<String>,
-    /// MongoDB URL (later issue).
+    /// MongoDB URL (`mongodb://host:port`): write-behind persistence and older history.
     #[arg(long, env = "OMS_MONGO")]
     pub mongo: Option<String>,
     /// Directory of the built dashboard.
@@ -78,6 +78,10 @@ pub struct ServeFlags {
     /// HTTP worker threads.
     #[arg(long, env = "OMS_HTTP_THREADS")]
     pub http_threads: Option<usize>,
+    /// Orders the HTTP layer keeps in memory; older finished ones are served from MongoDB
+    /// (with --mongo) or dropped.
+    #[arg(long, env = "OMS_HISTORY_ORDERS_MAX")]
+    pub history_orders_max: Option<usize>,
 }
 
 /// The same settings as read from TOML.
@@ -97,6 +101,7 @@ struct FileSettings {
     static_dir: Option<PathBuf>,
     log: Option<String>,
     http_threads: Option<usize>,
+    history_orders_max: Option<usize>,
 }
 
 /// Resolved settings of `oms serve`.
@@ -115,6 +120,7 @@ pub struct ServeArgs {
     pub tcp_listen: Option<SocketAddr>,
     pub log: String,
     pub http_threads: usize,
+    pub history_orders_max: usize,
 }
 
 impl ServeFlags {
@@ -158,6 +164,11 @@ impl ServeFlags {
             tcp_listen,
             log: self.log.or(file.log).unwrap_or_else(|| "info".into()),
             http_threads,
+            history_orders_max: self
+                .history_orders_max
+                .or(file.history_orders_max)
+                .unwrap_or(oms_http::history::HISTORY_ORDERS_MAX)
+                .max(1),
         })
     }
 }

@@ -16,6 +16,7 @@ use oms_core::book::LevelBook;
 use oms_core::journal::recover;
 use oms_core::prelude::*;
 use oms_http::auth::{ApiKeys, Principal};
+use oms_http::external::External;
 use oms_http::{AppState, HttpConfig, router};
 
 use crate::config::{Cli, Command, ServeArgs};
@@ -52,9 +53,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "role {:?} needs the Kafka adapter, which is not built yet; use --role all",
         args.role
     );
-    for (flag, value) in [("--redis", &args.redis), ("--kafka", &args.kafka), ("--mongo", &args.mongo)] {
-        anyhow::ensure!(value.is_none(), "{flag} is not available yet (its adapter is a later issue); run without it");
-    }
+    anyhow::ensure!(
+        args.kafka.is_none(),
+        "--kafka is not available yet (its adapter is a later issue); run without it"
+    );
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let mut builder = Engine::builder()
         .config(config::engine_config())
@@ -75,6 +77,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut http = HttpConfig {
         static_dir: Some(args.static_dir.clone()),
         history_from: Some((args.data_dir.clone(), config::engine_config())),
+        history_orders_max: args.history_orders_max,
         ..HttpConfig::default()
     };
     if let Some(demo) = &demo {
@@ -99,7 +102,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     let shutdown_handle = handle.clone();
     runtime.block_on(async move {
-        let state = AppState::start(handle.clone(), keys, http).await.map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+        let mut external = External::default();
+        if let Some(url) = &args.redis {
+            let redis = std::sync::Arc::new(oms_redis::Redis::start(url)?);
+            external.idempotency = Some(redis.clone());
+            external.cache = Some(redis.clone());
+            external.dependencies.push(redis);
+            tracing::info!("redis: idempotency store and read caches on");
+        }
+        let persister = match &args.mongo {
+            Some(url) => {
+                let settings = oms_mongo::PersisterConfig::new(url, &args.data_dir, config::engine_config());
+                let persister = oms_mongo::Persister::start(handle.clone(), settings)
+                    .await
+                    .context("starting the MongoDB persister")?;
+                external.archive = Some(std::sync::Arc::new(persister.archive()));
+                external.dependencies.push(std::sync::Arc::new(persister.clone()));
+                tracing::info!("mongo: persister and history archive on");
+                Some(persister)
+            }
+            None => None,
+        };
+        let state = AppState::start_with(handle.clone(), keys, http, external)
+            .await
+            .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
         let listener =
             tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(listen = %args.listen, dashboard = %args.static_dir.display(), "serving");
@@ -112,6 +138,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         if let Some(bot) = bot {
             bot.abort();
+        }
+        if let Some(persister) = persister {
+            // Write what the engine published before the signal (bounded); a later start
+            // resumes from the checkpoint anyway.
+            persister.flush(Duration::from_secs(5)).await;
         }
         anyhow::Ok(())
     })?;
