@@ -29,3 +29,43 @@ pub fn catalog() -> Catalog {
     let instrument = Instrument::new(spec, &btc, &usd).unwrap();
     Catalog::new([instrument], [btc, usd])
 }
+
+use std::time::{Duration, Instant};
+
+use oms_kafka::{ConsumerEvent, EngineConsumer, InboundRecord};
+
+/// Polls `consumer` until `records` records have arrived or `timeout` passes; returns the
+/// records and every rebalance event seen (in order).
+pub fn poll_records(
+    consumer: &EngineConsumer,
+    records: usize,
+    timeout: Duration,
+) -> (Vec<InboundRecord>, Vec<ConsumerEvent>) {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    let mut rebalances = Vec::new();
+    while got.len() < records && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Ok(Some(ConsumerEvent::Record(record))) => got.push(record),
+            Ok(Some(event)) => rebalances.push(event),
+            Ok(None) => {}
+            Err(error) => eprintln!("poll: {error} (transient, polling on)"),
+        }
+    }
+    (got, rebalances)
+}
+
+/// Polls until the consumer has an assignment (or `timeout`), keeping any record seen.
+pub fn wait_assigned(consumer: &EngineConsumer, timeout: Duration) -> (Vec<i32>, Vec<InboundRecord>) {
+    let deadline = Instant::now() + timeout;
+    let mut records = Vec::new();
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Ok(Some(ConsumerEvent::Assigned(partitions))) if !partitions.is_empty() => return (partitions, records),
+            Ok(Some(ConsumerEvent::Record(record))) => records.push(record),
+            Ok(_) => {}
+            Err(error) => eprintln!("poll: {error} (transient, polling on)"),
+        }
+    }
+    panic!("no partition assigned within {timeout:?}");
+}
