@@ -36,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod audit;
 pub mod book;
 pub mod codec;
 pub mod engine;
@@ -43,6 +44,8 @@ pub mod journal;
 pub mod model;
 pub mod pipeline;
 pub mod risk;
+#[cfg(feature = "sabotage")]
+pub mod sabotage;
 
 pub use engine::{AssetTotals, Engine, EngineConfig, STREAMS_MAX};
 

@@ -65,6 +65,10 @@ impl<B: PriceTimeBook> Engine<B> {
             if !taker.side.crosses(taker.price, price) {
                 break;
             }
+            #[cfg(feature = "sabotage")]
+            if crate::sabotage::armed(crate::sabotage::Sabotage::CrossBook) && !taker.order_type.is_market_like() {
+                break;
+            }
             let maker = *maker;
             if maker.account == taker.account && taker.self_trade_prevention != SelfTradePrevention::None {
                 match taker.self_trade_prevention {
@@ -184,6 +188,17 @@ impl<B: PriceTimeBook> Engine<B> {
         account.book_realized(now, pnl);
         self.asset_totals[base_asset].fees += buyer_fee;
         self.asset_totals[quote_asset].fees += seller_fee;
+        #[cfg(feature = "sabotage")]
+        if crate::sabotage::armed(crate::sabotage::Sabotage::LoseFee) {
+            self.asset_totals[quote_asset].fees -= seller_fee;
+        }
+        #[cfg(feature = "sabotage")]
+        if crate::sabotage::armed(crate::sabotage::Sabotage::HiddenState)
+            && crate::sabotage::hidden_tick().is_multiple_of(7)
+        {
+            // Depends on how many trades this *thread* has seen, not on engine state.
+            self.trades += 1;
+        }
         (buyer_fee, seller_fee)
     }
 
@@ -222,7 +237,15 @@ impl<B: PriceTimeBook> Engine<B> {
     /// quantity holds and emits the ending.
     pub(super) fn end_order(&mut self, mut order: Order, ending: Ending, sink: &mut impl EventSink) {
         let cancelled = order.leaves;
-        self.release(&order, cancelled);
+        #[cfg(feature = "sabotage")]
+        let leak = crate::sabotage::armed(crate::sabotage::Sabotage::LeakReservation);
+        #[cfg(not(feature = "sabotage"))]
+        let leak = false;
+        if !leak {
+            self.release(&order, cancelled);
+        }
+        #[cfg(feature = "sabotage")]
+        let stale = crate::sabotage::armed(crate::sabotage::Sabotage::StaleStatus).then_some(order.status);
         order.status = transition(
             order.status,
             match ending {
@@ -232,7 +255,12 @@ impl<B: PriceTimeBook> Engine<B> {
         );
         order.leaves = Quantity::ZERO;
         self.forget(&order);
-        let update = self.update_of(&order);
+        #[allow(unused_mut, reason = "mutated only with the sabotage feature")]
+        let mut update = self.update_of(&order);
+        #[cfg(feature = "sabotage")]
+        if let Some(stale) = stale {
+            update.status = stale;
+        }
         sink.emit(&match ending {
             Ending::Cancelled(reason) => Event::OrderCancelled(OrderCancelled { order: update, cancelled, reason }),
             Ending::Expired => Event::OrderExpired(update),

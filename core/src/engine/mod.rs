@@ -207,6 +207,10 @@ impl<B: PriceTimeBook> Engine<B> {
 
     /// Records `offset` as applied on `stream`, or refuses a redelivery.
     fn consume_offset(&mut self, stream: u32, offset: u64) -> Result<(), RejectReason> {
+        #[cfg(feature = "sabotage")]
+        if crate::sabotage::armed(crate::sabotage::Sabotage::IgnoreRedelivery) {
+            return Ok(());
+        }
         match self.stream_offsets.binary_search_by_key(&stream, |&(s, _)| s) {
             Ok(at) if self.stream_offsets[at].1 >= offset => Err(RejectReason::DuplicateDelivery),
             Ok(at) => {

@@ -204,6 +204,10 @@ impl<D: Disk> JournalWriter<D> {
         self.buffer.clear();
         let last = self.last_buffered;
         self.written.store(last, Ordering::Release);
+        #[cfg(feature = "sabotage")]
+        if crate::sabotage::armed(crate::sabotage::Sabotage::AckBeforeSync) {
+            self.durable.store(last, Ordering::Release);
+        }
         match self.config.fsync {
             FsyncPolicy::Batch => {
                 let started = std::time::Instant::now();

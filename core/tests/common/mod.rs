@@ -197,47 +197,11 @@ pub fn cancels(events: &[Event]) -> Vec<OrderCancelled> {
     events.iter().filter_map(|e| if let Event::OrderCancelled(c) = e { Some(*c) } else { None }).collect()
 }
 
-/// Checks the money invariants: per asset, balances plus fees equal net deposits; every
-/// account's reserved balance equals what its working orders hold.
+/// Checks every whole-state invariant (`oms_core::audit`): books never crossed, money and
+/// positions conserved, reservations and open-order counts equal what working orders hold.
 pub fn assert_conserved<B: PriceTimeBook>(engine: &Engine<B>) {
-    for asset in [BTC, USD, ETH] {
-        let totals = engine.asset_totals(asset).expect("defined");
-        let held: i64 = engine
-            .accounts()
-            .map(|a| a.balances[asset.0 as usize].available + a.balances[asset.0 as usize].reserved)
-            .sum();
-        assert_eq!(held + totals.fees, totals.supply, "asset {asset:?} not conserved");
-        for account in engine.accounts() {
-            assert!(account.balances[asset.0 as usize].available >= 0, "negative available");
-        }
-    }
-    let mut expected_reserved = std::collections::BTreeMap::<(u32, u16), i64>::new();
-    let mut expected_open = std::collections::BTreeMap::<u32, u32>::new();
-    for instrument in engine.instruments() {
-        engine.visit_orders(instrument.id(), |o| {
-            let exposure = oms_core::risk::exposure_of(instrument, o.side, o.price, o.leaves).expect("fits");
-            *expected_reserved.entry((o.account.0, exposure.asset.0)).or_default() += exposure.reserved;
-            *expected_open.entry(o.account.0).or_default() += 1;
-            assert_eq!(o.filled.0 + o.leaves.0, o.quantity.0, "quantities add up");
-            assert!(!o.status.is_final(), "working order in final status {:?}", o.status);
-        });
-    }
-    for account in engine.accounts() {
-        for asset in [BTC, USD, ETH] {
-            let expected = expected_reserved.get(&(account.id.0, asset.0)).copied().unwrap_or(0);
-            assert_eq!(account.balances[asset.0 as usize].reserved, expected, "reserved {asset:?} of {:?}", account.id);
-        }
-        assert_eq!(
-            account.open_orders,
-            expected_open.get(&account.id.0).copied().unwrap_or(0),
-            "open orders of {:?}",
-            account.id
-        );
-    }
-    for instrument in engine.instruments() {
-        if let (Some(bid), Some(ask)) = engine.best_bid_ask(instrument.id()) {
-            assert!(bid < ask, "book crossed: {bid:?} >= {ask:?}");
-        }
+    if let Err(violation) = oms_core::audit::check(engine) {
+        panic!("invariant broken: {violation}");
     }
 }
 
