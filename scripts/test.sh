@@ -3,8 +3,9 @@
 # Formatting, lints and docs are part of the test: any warning fails the run.
 # Idempotent. Needs the Rust toolchain, Node 20 + npm and Python 3; installs the rest
 # (npm packages with `npm ci`, Debian's chromium with apt, a Python venv under .cache/ for
-# the deployment checks) and stops every server it starts. Later stages (Redis, Kafka, MongoDB,
-# browser tests) will install and start their services from here and stop them on exit.
+# the deployment checks) and stops every server it starts. The test services (Redis, the
+# MongoDB-protocol server, Kafka: scripts/services/*.sh) are installed and started by
+# scripts/services.sh before the tests and stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -22,6 +23,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+step "test services (scripts/services.sh: Redis, MongoDB protocol, Kafka) on 127.0.0.1"
+# Every exit path stops them; the e2e step below extends this trap rather than replacing it.
+stop_services() { bash scripts/services.sh stop || true; }
+trap stop_services EXIT
+bash scripts/services.sh start
+eval "$(bash scripts/services.sh env)"
 
 step "cargo test (unit, integration, property, doc tests; benches once in test mode)"
 cargo test --workspace --all-targets --locked
@@ -41,7 +49,7 @@ e2e_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)
     > "$e2e_dir/oms.log" 2>&1 &
 e2e_pid=$!
 stop_e2e_server() { kill -TERM "$e2e_pid" 2>/dev/null && wait "$e2e_pid" 2>/dev/null; rm -rf "$e2e_dir"; }
-trap stop_e2e_server EXIT
+trap 'stop_e2e_server; stop_services' EXIT
 for _ in $(seq 1 150); do
     curl -sf "http://127.0.0.1:$e2e_port/ready" >/dev/null && break
     kill -0 "$e2e_pid" 2>/dev/null || { cat "$e2e_dir/oms.log"; echo "oms serve died" >&2; exit 1; }
@@ -50,7 +58,7 @@ done
 curl -sf "http://127.0.0.1:$e2e_port/ready" >/dev/null || { cat "$e2e_dir/oms.log"; echo "oms serve never became ready" >&2; exit 1; }
 (cd frontend && OMS_URL="http://127.0.0.1:$e2e_port" node e2e/run.mjs)
 stop_e2e_server
-trap - EXIT
+trap stop_services EXIT
 
 step "deployment artifacts (terraform, k8s, Dockerfile): parse, checkov, schemas, oms flags"
 # The flag check runs against the `oms serve --help` of the binary built above.

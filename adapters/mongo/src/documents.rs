@@ -268,8 +268,8 @@ mod tests {
                 post_only: false,
                 reduce_only: true,
                 status: OrderStatus::PartiallyFilled,
-                price: Price(59_000_00),
-                stop_price: Some(Price(58_000_00)),
+                price: Price(5_900_000),
+                stop_price: Some(Price(5_800_000)),
                 quantity: Quantity(10),
                 filled: Quantity(4),
                 leaves: Quantity(6),
@@ -277,7 +277,7 @@ mod tests {
                 created: Timestamp(1_800_000_000_000_000_000),
             },
             reject_reason: None,
-            filled_value: 4 * 59_000_00,
+            filled_value: 4 * 5_900_000,
             updated: Timestamp(1_800_000_000_000_000_001),
         }
     }
