@@ -39,6 +39,8 @@ pub struct HttpOptions {
     pub mid_price: Option<Decimal>,
     /// Flow seed.
     pub seed: u64,
+    /// Send a unique `Idempotency-Key` with every write (measures the idempotency store).
+    pub idempotency_keys: bool,
 }
 
 /// Reads `[{"accountId","apiKey"}]` (the `--demo` accounts file).
@@ -65,6 +67,8 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
     let mut rng = options.seed | 1;
     let mut tasks = Vec::with_capacity(total as usize);
     let mut sent = 0;
+    // Unique per run: Redis remembers keys for a day, and a repeat would measure a replay.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     for i in 0..total {
         let planned = start + Duration::from_nanos((u128::from(i) * 1_000_000_000 / u128::from(options.rate)) as u64);
         tokio::time::sleep_until(planned.into()).await;
@@ -74,6 +78,7 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
         let measured = i >= warmup;
         sent += u64::from(measured);
         let key_index = (rng % options.api_keys.len() as u64) as usize;
+        let idempotency = options.idempotency_keys.then(|| format!("lg-{run:x}-{i}"));
         let (client, base, key, symbol) =
             (client.clone(), options.base.clone(), options.api_keys[key_index].clone(), options.symbol.clone());
         let (histogram, tally, recent, permits) =
@@ -98,6 +103,10 @@ pub async fn run(options: HttpOptions) -> anyhow::Result<Report> {
                         "price": price.round_dp(2).to_string(), "quantity": "0.0010", "timeInForce": tif });
                     client.post(format!("{base}/api/orders")).json(&body)
                 }
+            };
+            let request = match &idempotency {
+                Some(idempotency) => request.header("idempotency-key", idempotency.as_str()),
+                None => request,
             };
             let result = request.bearer_auth(&key).send().await;
             let done = Instant::now();

@@ -74,6 +74,9 @@ struct Cli {
     /// Write the JSON report here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// With an http target: send a unique `Idempotency-Key` with every write.
+    #[arg(long)]
+    idempotency_keys: bool,
 }
 
 fn parse_wait(text: &str) -> Result<WaitMode, String> {
@@ -127,6 +130,7 @@ fn run_once(cli: &Cli, rate: u64, journal: Option<PathBuf>) -> anyhow::Result<lo
             symbol: cli.symbol.clone(),
             mid_price: cli.mid_price,
             seed: cli.seed,
+            idempotency_keys: cli.idempotency_keys,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         return runtime.block_on(loadgen::http::run(options));
