@@ -35,6 +35,9 @@ step "cargo test (unit, integration, property, doc tests; benches once in test m
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
 
+step "deterministic simulation: fixed seed set, every fault kind (docs/reliability.md)"
+cargo run --locked --quiet -p oms-sim -- --seeds 16 --seed 1 --steps 2000
+
 step "dashboard: npm ci, typecheck, unit tests (vitest), build"
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent typecheck && npm test --silent && npm run --silent build)
 
