@@ -385,3 +385,28 @@ mod property_tests {
         }
     }
 }
+
+/// Every JSON example in `docs/events.md` decodes with the decoder of its topic.
+#[test]
+fn the_documented_examples_decode() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md")).unwrap();
+    let catalog = common::catalog();
+    let mut checked = 0;
+    for block in docs.split("```json").skip(1) {
+        let json = block.split("```").next().unwrap();
+        for value in serde_json::Deserializer::from_str(json).into_iter::<Value>() {
+            let value = value.unwrap();
+            let bytes = serde_json::to_vec(&value).unwrap();
+            let kind = value["type"].as_str().unwrap().to_owned();
+            let decoded = match kind.as_str() {
+                "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" => decode_command(&bytes, &catalog).map(drop),
+                "trade" | "bookTop" | "candle" => decode_price(&bytes).map(drop),
+                "riskReject" | "killSwitch" => decode_risk_event(&bytes).map(drop),
+                _ => decode_execution(&bytes).map(drop),
+            };
+            assert!(decoded.is_ok(), "docs example {kind}: {decoded:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14, "found {checked} examples");
+}
