@@ -216,6 +216,76 @@ fn two_members_share_partitions_and_a_leaver_s_partitions_move() {
     a.leave();
 }
 
+/// Environment variable that turns [`child_group_member`] from a no-op into a group member
+/// (`brokers|topic|group`) for [`a_killed_member_s_partitions_move_after_the_session_timeout`].
+const CHILD_MEMBER_ENV: &str = "OMS_KAFKA_TEST_CHILD_MEMBER";
+/// Longest a child member lives if nobody kills it.
+const CHILD_LIFETIME: Duration = Duration::from_secs(120);
+
+/// Helper run in a child process by the kill test (this same test binary, re-executed);
+/// without [`CHILD_MEMBER_ENV`] it has nothing to do. It joins the group and prints its
+/// assignment on every change until it is killed.
+#[test]
+fn child_group_member() {
+    let Ok(spec) = std::env::var(CHILD_MEMBER_ENV) else { return };
+    let mut parts = spec.split('|');
+    let (brokers, topic, group) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let mut config = KafkaConfig::for_tests(brokers);
+    config.consumer.group_id = group.to_owned();
+    let consumer = EngineConsumer::new(&config, topic).unwrap();
+    let deadline = Instant::now() + CHILD_LIFETIME;
+    while Instant::now() < deadline {
+        if let Ok(Some(ConsumerEvent::Assigned(partitions))) = consumer.poll(Duration::from_millis(50)) {
+            println!("assigned {partitions:?}");
+        }
+    }
+}
+
+#[test]
+fn a_killed_member_s_partitions_move_after_the_session_timeout() {
+    let config = private_config(&brokers(), "kill");
+    ensure_topics(&config).unwrap();
+    let all: Vec<i32> = (0..config.topics.orders.partitions).collect();
+    let a = Member::join(&config);
+    wait_for("the first member to own every partition", || a.assignment() == all);
+
+    let spec = format!("{}|{}|{}", config.brokers, config.topics.orders.name, config.consumer.group_id);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_group_member", "--nocapture", "--test-threads=1"])
+        .env(CHILD_MEMBER_ENV, spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child_assignment = Arc::new(Mutex::new(String::new()));
+    {
+        let stdout = child.stdout.take().unwrap();
+        let child_assignment = Arc::clone(&child_assignment);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                // The harness prints "test child_group_member ... " before the first line.
+                if let Some((_, partitions)) = line.split_once("assigned ") {
+                    *child_assignment.lock().unwrap() = partitions.to_owned();
+                }
+            }
+        });
+    }
+    wait_for("the child process to take a share", || {
+        let theirs = child_assignment.lock().unwrap().clone();
+        !theirs.is_empty() && theirs != "[]" && !a.assignment().is_empty() && a.assignment().len() < all.len()
+    });
+
+    // SIGKILL: no leave-group message; the group notices only when the session times out.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    wait_for("the killed member's partitions to move to the survivor", || a.assignment() == all);
+    let failover = killed.elapsed();
+    eprintln!("failover after SIGKILL: {failover:?} (session timeout {} ms)", config.consumer.session_timeout_ms);
+    a.leave();
+}
+
 /// A private Tansu on a free port, killed on drop.
 struct PrivateBroker {
     child: Child,
