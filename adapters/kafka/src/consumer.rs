@@ -23,6 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use oms_core::model::Origin;
 use rdkafka::ClientContext;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -65,6 +66,15 @@ pub struct InboundRecord {
     pub key: Option<Vec<u8>>,
     /// Record value (empty for a tombstone).
     pub payload: Vec<u8>,
+}
+
+impl InboundRecord {
+    /// The record's position as the engine's [`Origin`]: stream = partition, so the engine
+    /// applies each `(partition, offset)` at most once (`try_submit_from`).
+    pub fn origin(&self) -> Origin {
+        // librdkafka hands out records with a real partition (>= 0) and offset (>= 0) only.
+        Origin::Stream { stream: self.partition.unsigned_abs(), offset: self.offset.unsigned_abs() }
+    }
 }
 
 /// What [`EngineConsumer::poll`] yields, in the order things happened.
@@ -419,6 +429,12 @@ mod tests {
         offsets.forget(&[1]);
         assert_eq!(offsets.to_commit(), vec![]);
         assert_eq!(offsets.pending(0), 1);
+    }
+
+    #[test]
+    fn a_record_s_origin_is_its_partition_and_offset() {
+        let record = InboundRecord { partition: 3, offset: 42, key: None, payload: Vec::new() };
+        assert_eq!(record.origin(), Origin::Stream { stream: 3, offset: 42 });
     }
 
     #[test]

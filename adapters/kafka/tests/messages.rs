@@ -410,3 +410,23 @@ fn the_documented_examples_decode() {
     }
     assert!(checked >= 14, "found {checked} examples");
 }
+
+#[test]
+fn a_duplicate_delivery_publishes_nothing() {
+    let origin = CommandOrigin {
+        sequence: Sequence(20),
+        command: Some(InboundCommand {
+            command_id: CommandId::new("cmd-1").unwrap(),
+            symbol: Some(Symbol::new("BTC-USD").unwrap()),
+            action: Action::NewOrder(limit_buy()),
+        }),
+    };
+    let duplicate = Rejected {
+        sequence: Sequence(20),
+        account: Some(AccountId(7)),
+        order_id: Some(OrderId(20)),
+        client_order_id: None,
+        reason: RejectReason::DuplicateDelivery,
+    };
+    assert_eq!(encode_command_events(&origin, &[Event::Rejected(duplicate)], &common::catalog()).unwrap(), vec![]);
+}

@@ -48,11 +48,17 @@ impl CommandOrigin {
 /// order event, one per side of each trade, and a closing `commandResult`; for `prices` one
 /// `trade` per trade; for `risk-events` one `riskReject` per reject and one `killSwitch` per
 /// kill-switch change. Balance changes and other administration are not published (v1).
+///
+/// A redelivered command that the engine refused as `DuplicateDelivery` gives nothing: its
+/// decision was published when it was first applied, and a reject now would contradict it.
 pub fn encode_command_events(
     origin: &CommandOrigin,
     events: &[Event],
     reference: &impl MarketReference,
 ) -> Result<Vec<OutboundMessage>, MessageError> {
+    if events.iter().any(|e| matches!(e, Event::Rejected(r) if r.reason == RejectReason::DuplicateDelivery)) {
+        return Ok(Vec::new());
+    }
     let header = ExecutionHeader {
         v: MESSAGE_VERSION,
         command_id: origin.command_id(),
