@@ -332,3 +332,37 @@ fn journal_failure_fails_closed() {
         acknowledged.len()
     );
 }
+
+#[test]
+fn a_sequence_base_numbers_a_shard_apart_and_its_journal_stays_its_own() {
+    const BASE: u64 = 3 << 40;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = || {
+        setup_actions()
+            .into_iter()
+            .fold(Engine::builder().journal(dir.path(), FsyncPolicy::Batch).sequence_base(BASE), |b, a| b.genesis(a))
+            .start()
+    };
+    let mut handle = start().expect("starts");
+    let ticket = handle.try_submit(Action::NewOrder(limit(ALICE, Side::Buy, 100, 1))).expect("submits");
+    let outcome = handle.wait(ticket, WAIT).expect("acknowledged");
+    assert!(ticket.sequence.0 > BASE + 1, "genesis came first, from BASE + 1: {ticket:?}");
+    assert_eq!(outcome.status, Some(OrderStatus::Accepted));
+    handle.shutdown().expect("stops");
+    let segments = journal::list_segments(dir.path()).expect("segments");
+    assert_eq!(segments.first().map(|s| s.0), Some(BASE + 1), "the first segment is named after BASE + 1");
+    // Restart: numbering continues; genesis is not applied again.
+    let mut handle = start().expect("restarts");
+    let next = handle.try_submit(Action::Heartbeat).expect("submits");
+    assert_eq!(next.sequence.0, ticket.sequence.0 + 1, "numbering continues after the last journaled command");
+    handle.shutdown().expect("stops");
+    // Another shard's base over this journal is refused, as is a journal missing its start.
+    let other = Engine::builder().journal(dir.path(), FsyncPolicy::Batch).sequence_base(4 << 40).start();
+    assert!(matches!(other, Err(oms_core::pipeline::StartError::Config(m)) if m.contains("another shard")));
+    for snapshot in std::fs::read_dir(dir.path().join("snapshots")).expect("snapshots") {
+        std::fs::remove_file(snapshot.expect("entry").path()).expect("remove snapshot");
+    }
+    std::fs::remove_file(&segments[0].1).expect("remove first segment");
+    let missing = Engine::builder().journal(dir.path(), FsyncPolicy::Batch).sequence_base(BASE).start();
+    assert!(matches!(missing, Err(oms_core::pipeline::StartError::Config(m)) if m.contains("missing")));
+}

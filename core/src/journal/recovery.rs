@@ -75,6 +75,9 @@ pub struct Recovered<B: PriceTimeBook> {
     pub replayed: u64,
     /// Bytes of torn tail truncated from the last segment.
     pub truncated_bytes: u64,
+    /// Sequence of the first record in the log, if any (without a snapshot, the log must
+    /// start at the engine's first sequence; the caller knows which that is).
+    pub first_logged: Option<u64>,
 }
 
 /// Rebuilds the engine from `data_dir`; replayed events go to `sink`.
@@ -119,13 +122,15 @@ pub fn recover_on<B: PriceTimeBook>(
                 return;
             }
             records += 1;
-            // The log must start at 1 or at the latest where the snapshot leaves off.
-            let want = expected.unwrap_or(recovered.snapshot_sequence.map_or(1, |s| s + 1).min(*first));
+            // The log starts where its first segment says (1, or after an engine's sequence
+            // base) and must reach at least where the snapshot leaves off.
+            let want = expected.unwrap_or(recovered.snapshot_sequence.map_or(*first, |s| (s + 1).min(*first)));
             if sequence != want {
                 failure = Some(RecoveryError::Gap { path: path.clone(), offset, expected: want, found: sequence });
                 return;
             }
             expected = Some(sequence + 1);
+            recovered.first_logged.get_or_insert(sequence);
             if sequence <= recovered.last_sequence {
                 return;
             }
@@ -190,6 +195,7 @@ fn load_snapshot<B: PriceTimeBook>(
                     snapshots_skipped: skipped,
                     replayed: 0,
                     truncated_bytes: 0,
+                    first_logged: None,
                 });
             }
             _ => skipped += 1,
@@ -202,6 +208,7 @@ fn load_snapshot<B: PriceTimeBook>(
         snapshots_skipped: skipped,
         replayed: 0,
         truncated_bytes: 0,
+        first_logged: None,
     })
 }
 

@@ -58,6 +58,7 @@ pub struct EngineBuilder {
     wait: WaitMode,
     cores: Option<[usize; 3]>,
     snapshot_every_commands: u64,
+    sequence_base: u64,
 }
 
 impl Engine<LevelBook> {
@@ -73,6 +74,7 @@ impl Engine<LevelBook> {
             wait: WaitMode::Yield,
             cores: None,
             snapshot_every_commands: 1_000_000,
+            sequence_base: 0,
         }
     }
 }
@@ -155,6 +157,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Sequences of a new journal start after `base` (default 0), so the first command is
+    /// `base + 1`. Order ids are sequences, so engines with disjoint bases (one per shard)
+    /// hand out disjoint order ids. A recovered journal keeps its own numbering but must
+    /// lie above `base`.
+    pub fn sequence_base(mut self, base: u64) -> Self {
+        self.sequence_base = base;
+        self
+    }
+
     fn validate(&self) -> Result<(), StartError> {
         let bad = |m: &str| Err(StartError::Config(m.to_owned()));
         if !self.ring_slots.is_power_of_two() || !(64..=1 << 22).contains(&self.ring_slots) {
@@ -187,7 +198,7 @@ impl EngineBuilder {
     /// commands when the journal was empty, and returns the handle.
     pub fn start(self) -> Result<EngineHandle, StartError> {
         self.validate()?;
-        let (engine, report) = match &self.data_dir {
+        let (engine, report, first_logged) = match &self.data_dir {
             Some(dir) => {
                 let recovered = recover::<LevelBook>(dir, self.config, &mut CountingSink::default())?;
                 let report = RecoveryReport {
@@ -197,11 +208,28 @@ impl EngineBuilder {
                     replayed: recovered.replayed,
                     truncated_bytes: recovered.truncated_bytes,
                 };
-                (recovered.engine, report)
+                (recovered.engine, report, recovered.first_logged)
             }
-            None => (Engine::new(self.config), RecoveryReport::default()),
+            None => (Engine::new(self.config), RecoveryReport::default(), None),
         };
-        let base = SequenceBase(report.last_sequence);
+        if let Some(first) = first_logged
+            && report.snapshot_sequence.is_none()
+            && first != self.sequence_base + 1
+        {
+            return Err(StartError::Config(format!(
+                "the journal starts at sequence {first}, not {}: earlier segments are missing",
+                self.sequence_base + 1
+            )));
+        }
+        if report.last_sequence != 0 && report.last_sequence <= self.sequence_base {
+            return Err(StartError::Config(format!(
+                "the journal ends at sequence {} but this engine's sequences start after {} (another shard's data?)",
+                report.last_sequence, self.sequence_base
+            )));
+        }
+        // Last sequence used: the journal's, or the base of an empty journal.
+        let last = report.last_sequence.max(self.sequence_base);
+        let base = SequenceBase(last);
         let journal = match &self.data_dir {
             Some(dir) => {
                 let config = JournalConfig {
@@ -209,7 +237,7 @@ impl EngineBuilder {
                     segment_bytes_max: self.segment_bytes_max,
                     ..JournalConfig::new(dir)
                 };
-                Some(JournalWriter::open(config, report.last_sequence + 1)?)
+                Some(JournalWriter::open(config, last + 1)?)
             }
             None => None,
         };
@@ -220,7 +248,7 @@ impl EngineBuilder {
         let subscribers = Arc::new(Subscribers::default());
         let outbox = Arc::new(ArrayQueue::new(self.ring_slots * 8));
         let last_snapshot = Arc::new(Mutex::new(None));
-        let published = Arc::new(AtomicU64::new(report.last_sequence));
+        let published = Arc::new(AtomicU64::new(last));
         let final_hash = Arc::new(AtomicU64::new(0));
         let reads = Arc::new(Reads::default());
         let engine_stage = EngineStage {
@@ -260,7 +288,7 @@ impl EngineBuilder {
             final_hash,
             reads,
             sync_stats,
-            submitted: AtomicU64::new(report.last_sequence),
+            submitted: AtomicU64::new(last),
             recovery: report,
         });
         let mut handle = EngineHandle::new(producer, shared);
