@@ -12,7 +12,9 @@
 //! - [`KafkaProducer`]: `publish` never blocks; a full queue or an undeliverable message is a
 //!   typed [`PublishError`] the ingress turns into 503.
 //! - [`EngineConsumer`]: consumer group with manual commits of the highest contiguous
-//!   durable offset, and rebalances surfaced as [`ConsumerEvent`]s.
+//!   durable offset, and rebalances surfaced as [`ConsumerEvent`]s (engine, persister).
+//! - [`TailConsumer`]: every partition from "now", no group (an ingress following
+//!   `executions`).
 //!
 //! Delivery is at-least-once end to end; engines make redelivery harmless by deduplicating
 //! on the command id (`docs/events.md`).
@@ -21,6 +23,7 @@ mod config;
 mod consumer;
 pub mod messages;
 mod producer;
+mod tail;
 pub mod topics;
 
 pub use config::{Compression, ConsumerTuning, KafkaConfig, ProducerTuning, TEST_BROKERS_DEFAULT, TopicSpec, Topics};
@@ -28,3 +31,4 @@ pub use consumer::{
     ConsumeError, ConsumerEvent, DurableMarker, DurableOffsets, EngineConsumer, InboundRecord, REVOKE_DRAIN_TIMEOUT_MS,
 };
 pub use producer::{Delivered, DeliveryReceipt, KafkaProducer, ProducerStats, PublishError, SHUTDOWN_FLUSH_TIMEOUT_MS};
+pub use tail::{TAIL_START_TIMEOUT_MS, TailConsumer};

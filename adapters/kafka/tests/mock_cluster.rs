@@ -133,3 +133,30 @@ fn oversized_payloads_are_refused_before_enqueueing() {
     assert!(matches!(producer.publish(TopicKind::Orders, "k", &huge), Err(PublishError::TooLarge { .. })));
     assert_eq!(producer.stats().sent, 0);
 }
+
+#[test]
+fn a_tail_reads_every_partition_from_its_start_only() {
+    let (_cluster, config) = cluster(4);
+    let producer = KafkaProducer::new(&config).unwrap();
+    let symbols = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    for symbol in symbols {
+        producer.publish(TopicKind::Orders, symbol, b"before").unwrap().wait(DELIVERY_WAIT).unwrap();
+    }
+    let tail = oms_kafka::TailConsumer::new(&config, "orders").unwrap();
+    assert_eq!(tail.partitions(), [0, 1, 2, 3]);
+    for symbol in symbols {
+        producer.publish(TopicKind::Orders, symbol, b"after").unwrap().wait(DELIVERY_WAIT).unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while seen.len() < symbols.len() && Instant::now() < deadline {
+        if let Some(record) = tail.poll(Duration::from_millis(100)).unwrap() {
+            seen.push(record);
+        }
+    }
+    assert_eq!(seen.len(), symbols.len());
+    assert!(seen.iter().all(|r| r.payload == b"after"), "nothing from before the tail started");
+    let partitions: std::collections::HashSet<i32> = seen.iter().map(|r| r.partition).collect();
+    let expected: std::collections::HashSet<i32> = symbols.iter().map(|s| partition_for_key(s.as_bytes(), 4)).collect();
+    assert_eq!(partitions, expected);
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use oms_kafka::messages::TopicKind;
 use oms_kafka::topics::{ensure_topics, partition_for_key};
-use oms_kafka::{ConsumerEvent, EngineConsumer, InboundRecord, KafkaConfig, KafkaProducer, PublishError};
+use oms_kafka::{ConsumerEvent, EngineConsumer, InboundRecord, KafkaConfig, KafkaProducer, PublishError, TailConsumer};
 
 const HOW_TO_START: &str = "run `bash scripts/services.sh start` and `eval \"$(bash scripts/services.sh env)\"`";
 /// Group joins and failovers take seconds; every wait below is bounded by this.
@@ -118,6 +118,32 @@ fn produce_and_consume_with_a_consumer_group() {
     }
     expected.sort_unstable();
     assert_eq!(committed, expected);
+}
+
+#[test]
+fn an_ingress_tail_sees_every_partition_of_executions() {
+    let config = private_config(&brokers(), "tail");
+    ensure_topics(&config).unwrap();
+    let producer = KafkaProducer::new(&config).unwrap();
+    producer.publish(TopicKind::Executions, "1", b"old").unwrap().wait(DELIVERY_WAIT).unwrap();
+    let tail = TailConsumer::new(&config, &config.topics.executions.name).unwrap();
+    let partitions = config.topics.executions.partitions;
+    assert_eq!(tail.partitions(), (0..partitions).collect::<Vec<_>>());
+    for partition in 0..partitions {
+        let topic = &config.topics.executions.name;
+        producer.publish_to(topic, Some(partition), "k", b"new").unwrap().wait(DELIVERY_WAIT).unwrap();
+    }
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while seen.len() < partitions as usize && Instant::now() < deadline {
+        if let Some(record) = tail.poll(Duration::from_millis(100)).unwrap() {
+            seen.push(record);
+        }
+    }
+    let mut got: Vec<i32> = seen.iter().map(|r| r.partition).collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..partitions).collect::<Vec<_>>());
+    assert!(seen.iter().all(|r| r.payload == b"new"), "nothing from before the tail started");
 }
 
 /// A group member on its own thread (each member must keep polling to stay in the group).
