@@ -5,8 +5,8 @@ mod common;
 
 use oms_core::model::{
     AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, Event, Fill, InstrumentId, MassCancel, NewOrder, Order,
-    OrderId, OrderStatus, OrderType, Price, Quantity, RejectReason, Rejected, SelfTradePrevention, Sequence, Side,
-    Symbol, TimeInForce, Timestamp, Trade, TradeId,
+    OrderId, OrderStatus, OrderType, Origin, Price, Quantity, RejectReason, Rejected, SelfTradePrevention, Sequence,
+    Side, Symbol, TimeInForce, Timestamp, Trade, TradeId,
 };
 use oms_kafka::messages::wire::SideName;
 use oms_kafka::messages::{
@@ -218,6 +218,8 @@ fn a_command_s_events_become_keyed_counted_messages() {
         timestamp: Timestamp(1_700_000_000_000_000_000),
     };
     let origin = CommandOrigin {
+        origin: Origin::Stream { stream: 2, offset: 41 },
+        action: None,
         sequence: Sequence(9),
         command: Some(InboundCommand {
             command_id: CommandId::new("cmd-1").unwrap(),
@@ -254,6 +256,8 @@ fn a_command_s_events_become_keyed_counted_messages() {
 fn rejects_go_to_executions_and_risk_events() {
     let catalog = common::catalog();
     let origin = CommandOrigin {
+        origin: Origin::Direct,
+        action: None,
         sequence: Sequence(12),
         command: Some(InboundCommand {
             command_id: CommandId::new("cmd-2").unwrap(),
@@ -287,6 +291,8 @@ fn rejects_go_to_executions_and_risk_events() {
 #[test]
 fn a_mass_cancel_that_cancelled_nothing_still_has_a_result() {
     let origin = CommandOrigin {
+        origin: Origin::Direct,
+        action: None,
         sequence: Sequence(3),
         command: Some(InboundCommand {
             command_id: CommandId::new("m").unwrap(),
@@ -414,6 +420,8 @@ fn the_documented_examples_decode() {
 #[test]
 fn a_duplicate_delivery_publishes_nothing() {
     let origin = CommandOrigin {
+        origin: Origin::Direct,
+        action: None,
         sequence: Sequence(20),
         command: Some(InboundCommand {
             command_id: CommandId::new("cmd-1").unwrap(),

@@ -54,15 +54,30 @@ pub struct ServeFlags {
     /// What an acknowledgement promises: `batch`, `interval:<ms>` or `none`.
     #[arg(long, env = "OMS_FSYNC")]
     pub fsync: Option<String>,
-    /// Service role: all | ingress | engine | persister (only `all` until the Kafka adapter).
+    /// Service role: `all` (everything in one process) or, with --kafka, `engine` (the
+    /// shards of the `orders` partitions this process is assigned); `ingress` and
+    /// `persister` are not built yet.
     #[arg(long, env = "OMS_ROLE")]
     pub role: Option<String>,
     /// Binary TCP order-entry gateway address (docs/binary-protocol.md); off when absent.
     #[arg(long, env = "OMS_TCP_LISTEN")]
     pub tcp_listen: Option<String>,
-    /// Kafka brokers (later issue).
+    /// Kafka bootstrap brokers (`host:port,host:port`), for the split roles.
     #[arg(long, env = "OMS_KAFKA")]
     pub kafka: Option<String>,
+    /// Partitions of `orders` (= engine shards) when the topics are created (default 12).
+    #[arg(long, env = "OMS_KAFKA_PARTITIONS")]
+    pub kafka_partitions: Option<i32>,
+    /// Replication factor of topics created at start (default 3; 1 on a single broker).
+    #[arg(long, env = "OMS_KAFKA_REPLICATION")]
+    pub kafka_replication: Option<i32>,
+    /// Consumer-group session timeout: how long a silent engine keeps its partitions
+    /// (default 10000).
+    #[arg(long, env = "OMS_KAFKA_SESSION_TIMEOUT_MS")]
+    pub kafka_session_timeout_ms: Option<u32>,
+    /// Prefix of every topic and consumer-group name (several deployments on one cluster).
+    #[arg(long, env = "OMS_KAFKA_TOPIC_PREFIX")]
+    pub kafka_topic_prefix: Option<String>,
     /// Redis URL (`redis://host:port`): cross-process idempotency keys and read caches.
     #[arg(long, env = "OMS_REDIS")]
     pub redis: Option<String>,
@@ -96,6 +111,10 @@ struct FileSettings {
     role: Option<String>,
     tcp_listen: Option<String>,
     kafka: Option<String>,
+    kafka_partitions: Option<i32>,
+    kafka_replication: Option<i32>,
+    kafka_session_timeout_ms: Option<u32>,
+    kafka_topic_prefix: Option<String>,
     redis: Option<String>,
     mongo: Option<String>,
     static_dir: Option<PathBuf>,
@@ -113,7 +132,7 @@ pub struct ServeArgs {
     pub demo_liquidity: bool,
     pub fsync: FsyncPolicy,
     pub role: String,
-    pub kafka: Option<String>,
+    pub kafka: Option<KafkaArgs>,
     pub redis: Option<String>,
     pub mongo: Option<String>,
     pub static_dir: PathBuf,
@@ -157,7 +176,16 @@ impl ServeFlags {
             demo_liquidity: self.demo_liquidity.or(file.demo_liquidity).unwrap_or(true),
             fsync,
             role,
-            kafka: self.kafka.or(file.kafka),
+            kafka: match self.kafka.or(file.kafka) {
+                Some(brokers) => Some(KafkaArgs::new(
+                    brokers,
+                    self.kafka_partitions.or(file.kafka_partitions),
+                    self.kafka_replication.or(file.kafka_replication),
+                    self.kafka_session_timeout_ms.or(file.kafka_session_timeout_ms),
+                    self.kafka_topic_prefix.or(file.kafka_topic_prefix),
+                )?),
+                None => None,
+            },
             redis: self.redis.or(file.redis),
             mongo: self.mongo.or(file.mongo),
             static_dir: self.static_dir.or(file.static_dir).unwrap_or_else(|| "frontend/dist".into()),
@@ -170,6 +198,52 @@ impl ServeFlags {
                 .unwrap_or(oms_http::history::HISTORY_ORDERS_MAX)
                 .max(1),
         })
+    }
+}
+
+/// Kafka settings of the split roles.
+#[derive(Debug)]
+pub struct KafkaArgs {
+    /// Client settings, topics included.
+    pub config: oms_kafka::KafkaConfig,
+}
+
+impl KafkaArgs {
+    fn new(
+        brokers: String,
+        partitions: Option<i32>,
+        replication: Option<i32>,
+        session_timeout_ms: Option<u32>,
+        prefix: Option<String>,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(!brokers.trim().is_empty(), "--kafka needs at least one broker address");
+        let mut config = oms_kafka::KafkaConfig::new(&brokers);
+        if let Some(partitions) = partitions {
+            anyhow::ensure!((1..=1_024).contains(&partitions), "--kafka-partitions must be 1..=1024");
+            config.topics.orders.partitions = partitions;
+            config.topics.executions.partitions = partitions;
+        }
+        if let Some(replication) = replication {
+            anyhow::ensure!((1..=7).contains(&replication), "--kafka-replication must be 1..=7");
+            config.topics.replication_factor = replication;
+        }
+        if let Some(timeout) = session_timeout_ms {
+            anyhow::ensure!((1_000..=300_000).contains(&timeout), "--kafka-session-timeout-ms must be 1000..=300000");
+            config.consumer.session_timeout_ms = timeout;
+            config.consumer.heartbeat_interval_ms = (timeout / 10).max(100);
+        }
+        if let Some(prefix) = prefix {
+            anyhow::ensure!(
+                prefix.len() <= 64 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                "--kafka-topic-prefix must be at most 64 of [A-Za-z0-9._-]"
+            );
+            let topics = &mut config.topics;
+            for topic in [&mut topics.orders, &mut topics.executions, &mut topics.prices, &mut topics.risk_events] {
+                topic.name = format!("{prefix}{}", topic.name);
+            }
+            config.consumer.group_id = format!("{prefix}{}", config.consumer.group_id);
+        }
+        Ok(Self { config })
     }
 }
 

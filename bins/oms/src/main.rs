@@ -7,6 +7,7 @@
 
 mod config;
 mod demo;
+mod roles;
 
 use std::time::Duration;
 
@@ -48,16 +49,20 @@ fn replay(data_dir: &std::path::Path) -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.log);
-    anyhow::ensure!(
-        args.role == "all",
-        "role {:?} needs the Kafka adapter, which is not built yet; use --role all",
-        args.role
-    );
-    anyhow::ensure!(
-        args.kafka.is_none(),
-        "--kafka is not available yet (its adapter is a later issue); run without it"
-    );
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    match (args.role.as_str(), &args.kafka) {
+        ("all", None) => {}
+        ("all", Some(_)) => anyhow::bail!("--kafka goes with a split role (--role engine); --role all runs without it"),
+        ("engine", Some(kafka)) => {
+            // Until instrument and account administration travel on `orders`, the market a
+            // shard starts with is the demo market.
+            anyhow::ensure!(args.demo, "--role engine needs --demo (the market definition) for now");
+            let market = demo::Demo::new(&args.data_dir)?.genesis();
+            return roles::engine::run(&args, &kafka.config, market);
+        }
+        ("engine", None) => anyhow::bail!("--role engine needs --kafka <brokers>"),
+        (role, _) => anyhow::bail!("role {role:?} is not built yet (all and engine are); use one of those"),
+    }
     let mut builder = Engine::builder()
         .config(config::engine_config())
         .journal(&args.data_dir, args.fsync)
@@ -156,7 +161,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -50,7 +50,17 @@ fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> std::io::
     Ok((status, value))
 }
 
-fn serve(data: &Path, port: u16, log: &Path) -> Child {
+/// The server process, killed when the test ends however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path, port: u16, log: &Path) -> Server {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     let child = Command::new(OMS)
         .args([
@@ -69,6 +79,7 @@ fn serve(data: &Path, port: u16, log: &Path) -> Child {
         .stderr(Stdio::from(log))
         .spawn()
         .expect("spawn oms");
+    let child = Server(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while http(port, "GET", "/ready", "", "").map(|r| r.0).ok() != Some(200) {
         assert!(Instant::now() < deadline, "oms did not become ready");
@@ -178,8 +189,8 @@ fn sigkill_under_load_loses_no_acknowledged_order_and_balances_reconcile() {
             assert!(Instant::now() < deadline, "load stalled in round {round}");
             std::thread::sleep(Duration::from_millis(5));
         }
-        child.kill().expect("SIGKILL");
-        child.wait().expect("reap");
+        child.0.kill().expect("SIGKILL");
+        child.0.wait().expect("reap");
         child = serve(&data, port, &log);
     }
     stop.store(true, Ordering::Release);
@@ -246,6 +257,5 @@ fn sigkill_under_load_loses_no_acknowledged_order_and_balances_reconcile() {
         "{} orders acknowledged and verified across {KILLS} SIGKILLs; {unknown} requests with unknown outcome",
         acknowledged.len()
     );
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    drop(child);
 }

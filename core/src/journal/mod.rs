@@ -22,7 +22,9 @@ mod writer;
 
 pub use disk::{Disk, DiskFile, OsDisk};
 pub use record::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX_BYTES, SEGMENT_MAGIC, ScanEnd, scan_segment};
-pub use recovery::{Recovered, RecoveryError, recover, recover_on, replay_all, replay_all_on};
+pub use recovery::{
+    Recovered, RecoveryError, recover, recover_on, replay_all, replay_all_on, replay_commands, replay_commands_on,
+};
 pub use snapshot_file::{SNAPSHOT_MAGIC, latest_snapshots, write_snapshot, write_snapshot_on};
 pub use writer::{FsyncPolicy, JournalConfig, JournalWriter, ParseFsyncPolicyError, SyncStats};
 

@@ -235,13 +235,33 @@ pub fn replay_all_on(
     config: EngineConfig,
     mut visit: impl FnMut(Sequence, &crate::model::Event),
 ) -> Result<u64, RecoveryError> {
-    struct Tagged<'a, F: FnMut(Sequence, &crate::model::Event)> {
-        sequence: Sequence,
+    replay_commands_on(disk, data_dir, config, |command, event| visit(command.sequence, event))
+}
+
+/// Like [`replay_all`], but hands every event to `visit` with the whole command that caused
+/// it (its origin included), for adapters that must republish decisions by position.
+pub fn replay_commands(
+    data_dir: &Path,
+    config: EngineConfig,
+    visit: impl FnMut(&crate::model::Command, &crate::model::Event),
+) -> Result<u64, RecoveryError> {
+    replay_commands_on(&OsDisk, data_dir, config, visit)
+}
+
+/// [`replay_commands`] on any [`Disk`].
+pub fn replay_commands_on(
+    disk: &impl Disk,
+    data_dir: &Path,
+    config: EngineConfig,
+    mut visit: impl FnMut(&crate::model::Command, &crate::model::Event),
+) -> Result<u64, RecoveryError> {
+    struct Tagged<'a, F: FnMut(&crate::model::Command, &crate::model::Event)> {
+        command: crate::model::Command,
         visit: &'a mut F,
     }
-    impl<F: FnMut(Sequence, &crate::model::Event)> EventSink for Tagged<'_, F> {
+    impl<F: FnMut(&crate::model::Command, &crate::model::Event)> EventSink for Tagged<'_, F> {
         fn emit(&mut self, event: &crate::model::Event) {
-            (self.visit)(self.sequence, event);
+            (self.visit)(&self.command, event);
         }
     }
     let mut engine = Engine::<crate::book::LevelBook>::with_book(config);
@@ -260,7 +280,7 @@ pub fn replay_all_on(
             }
             match decode_command(Sequence(sequence), payload) {
                 Ok(command) => {
-                    engine.apply(&command, &mut Tagged { sequence: command.sequence, visit: &mut visit });
+                    engine.apply(&command, &mut Tagged { command, visit: &mut visit });
                     last = sequence;
                 }
                 Err(e) => failure = Some(corrupt(&path, offset, &e)),

@@ -6,8 +6,8 @@
 //! closes the set.
 
 use oms_core::model::{
-    Action, AdminApplied, Event, Fill, Instrument, InstrumentId, KillSwitchScope, OrderUpdate, RejectReason, Sequence,
-    Side, Trade,
+    Action, AdminApplied, Event, Fill, Instrument, InstrumentId, KillSwitchScope, OrderUpdate, Origin, RejectReason,
+    Sequence, Side, Trade,
 };
 use oms_core::pipeline::{Outcome, OutcomeTracker};
 
@@ -26,13 +26,19 @@ pub struct CommandOrigin {
     /// Engine sequence of the command.
     pub sequence: Sequence,
     /// The command as it came from `orders`; `None` for commands that did not (the
-    /// sequencer's heartbeat, start-up administration).
+    /// sequencer's heartbeat, start-up administration) and for decisions published again
+    /// from the journal, which keeps the command's position but not its id.
     pub command: Option<InboundCommand>,
+    /// Where the command was read from (`Origin::Stream { partition, offset }`).
+    pub origin: Origin,
+    /// The journaled action when `command` is `None` (a republished decision): the
+    /// `commandResult` summarises the events against it.
+    pub action: Option<Action>,
 }
 
 impl CommandOrigin {
     fn action(&self) -> Action {
-        self.command.map_or(Action::Heartbeat, |c| c.action)
+        self.command.map_or(self.action.unwrap_or(Action::Heartbeat), |c| c.action)
     }
 
     fn command_id(&self) -> Option<String> {
@@ -63,6 +69,14 @@ pub fn encode_command_events(
         v: MESSAGE_VERSION,
         command_id: origin.command_id(),
         sequence: origin.sequence.0.to_string(),
+        orders_partition: match origin.origin {
+            Origin::Stream { stream, .. } => i32::try_from(stream).ok(),
+            Origin::Direct => None,
+        },
+        orders_offset: match origin.origin {
+            Origin::Stream { offset, .. } => Some(offset.to_string()),
+            Origin::Direct => None,
+        },
         event_index: 0,
         event_count: 0,
     };
@@ -321,4 +335,26 @@ fn is_breach(reason: RejectReason) -> bool {
             | RejectReason::ConcentrationLimit
             | RejectReason::InsufficientBalance
     )
+}
+
+/// Encodes an account's position in `instrument` after the trade of command `sequence` for
+/// `risk-events` (key = account). `base` and `quote` are the instrument's assets.
+pub fn encode_position(
+    sequence: Sequence,
+    account: oms_core::model::AccountId,
+    instrument: &Instrument,
+    base: &oms_core::model::Asset,
+    quote: &oms_core::model::Asset,
+    position: &oms_core::risk::Position,
+) -> Result<OutboundMessage, MessageError> {
+    let message = RiskEventMessage::Position(super::risk::PositionMessage {
+        v: MESSAGE_VERSION,
+        sequence: sequence.0.to_string(),
+        account_id: account.0.to_string(),
+        symbol: instrument.spec().symbol.as_str().to_owned(),
+        quantity: base.amount_to_decimal(position.net_base).normalize().to_string(),
+        open_cost: quote.amount_to_decimal(position.open_cost_quote).normalize().to_string(),
+        realized_pnl: quote.amount_to_decimal(position.realized_pnl_quote).normalize().to_string(),
+    });
+    Ok(OutboundMessage { topic: TopicKind::RiskEvents, key: account.0.to_string(), payload: to_bytes(&message)? })
 }

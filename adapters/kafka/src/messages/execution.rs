@@ -34,6 +34,14 @@ pub struct ExecutionHeader {
     pub command_id: Option<String>,
     /// The engine sequence of that command (per engine shard).
     pub sequence: String,
+    /// Partition of `orders` the command was read from (`null` for engine-timed events).
+    /// With `ordersOffset` this names the command even when its decision is published
+    /// again by a new owner after a crash, which no longer knows the `commandId`.
+    #[serde(default)]
+    pub orders_partition: Option<i32>,
+    /// Offset of the command in that partition, as a decimal string.
+    #[serde(default)]
+    pub orders_offset: Option<String>,
     /// Position of this message among the command's `executions` messages, from 0.
     pub event_index: u32,
     /// How many `executions` messages the command produced (its `commandResult` included).

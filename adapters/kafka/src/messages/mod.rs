@@ -34,9 +34,11 @@ pub use execution::{
 };
 pub use market::{BookTopMessage, CandleBar, CandleMessage, PriceMessage, TradeMessage, decode_price};
 pub use reference::{Catalog, MarketReference};
-pub use risk::{GLOBAL_KEY, KillSwitchMessage, RiskEventMessage, RiskRejectMessage, decode_risk_event};
+pub use risk::{
+    GLOBAL_KEY, KillSwitchMessage, PositionMessage, RiskEventMessage, RiskRejectMessage, decode_risk_event,
+};
 
-pub use encode::{CommandOrigin, encode_command_events};
+pub use encode::{CommandOrigin, encode_command_events, encode_position};
 
 /// Schema version written into every message and the only one accepted on input. A change
 /// that an old reader would misread (a renamed or retyped field, a new meaning) bumps it;

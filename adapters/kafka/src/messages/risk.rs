@@ -1,11 +1,12 @@
 //! Risk events on `risk-events` (key = account id, `global` for the global kill switch):
-//! every refused command, with breaches of account limits flagged, and kill-switch changes.
+//! every refused command, with breaches of account limits flagged, kill-switch changes, and
+//! the position of each side after every trade.
 
 use serde::{Deserialize, Serialize};
 
 use super::{MessageError, check_header, malformed};
 
-const RISK_TYPES: [&str; 2] = ["riskReject", "killSwitch"];
+const RISK_TYPES: [&str; 3] = ["riskReject", "killSwitch", "position"];
 
 /// Key of risk events that concern no single account.
 pub const GLOBAL_KEY: &str = "global";
@@ -18,6 +19,30 @@ pub enum RiskEventMessage {
     RiskReject(RiskRejectMessage),
     /// A kill switch was engaged or released.
     KillSwitch(KillSwitchMessage),
+    /// An account's position in a symbol after a trade.
+    Position(PositionMessage),
+}
+
+/// `position`: an account's position in one symbol after a trade, as the shard that owns
+/// the symbol books it (`Position::apply_trade`). A consumer keeps the one with the highest
+/// `sequence` per (account, symbol): a symbol lives on one shard, so its sequences order it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PositionMessage {
+    /// Schema version.
+    pub v: u32,
+    /// Engine sequence of the command whose trade changed it.
+    pub sequence: String,
+    /// Account.
+    pub account_id: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Net quantity in the base asset (+ long, − short), decimal string.
+    pub quantity: String,
+    /// Signed cost of the open position in the quote asset, decimal string.
+    pub open_cost: String,
+    /// Realized P&L in the quote asset since the account was created, decimal string.
+    pub realized_pnl: String,
 }
 
 /// `riskReject`.

@@ -1,0 +1,281 @@
+//! Scale-out on one machine against the real Kafka-protocol broker (Tansu, from
+//! `scripts/services.sh`): two `oms serve --role engine` processes share the `orders`
+//! partitions (one shard each, via the consumer group); the test plays the ingress,
+//! publishing orders on three symbols and reading decisions from `executions`. One engine
+//! is SIGKILLed mid-run; the survivor takes its partitions, restores their books from the
+//! shard journals, and carries on. Every command gets a decision; no order is applied twice
+//! (checked on `executions` and by replaying every shard journal afterwards); order ids name
+//! their shard.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oms_core::prelude::*;
+use oms_kafka::messages::TopicKind;
+use oms_kafka::{KafkaConfig, KafkaProducer, TailConsumer};
+use serde_json::Value;
+
+const OMS: &str = env!("CARGO_BIN_EXE_oms");
+const PARTITIONS: i32 = 4;
+const SYMBOLS: [&str; 3] = ["BTC-USD", "ETH-USD", "SOL-USD"];
+/// Commands before the kill and after it.
+const COMMANDS_PER_PHASE: usize = 150;
+
+fn brokers() -> String {
+    let brokers = std::env::var("OMS_TEST_KAFKA_BROKERS").unwrap_or_else(|_| {
+        panic!("OMS_TEST_KAFKA_BROKERS not set: run `bash scripts/services.sh start` and `eval \"$(bash scripts/services.sh env)\"`")
+    });
+    std::net::TcpStream::connect(&brokers).unwrap_or_else(|e| {
+        panic!("Kafka broker at {brokers} unreachable ({e}): run `bash scripts/services.sh start`")
+    });
+    brokers
+}
+
+/// A child process killed when the test ends, passed or failed (no stray engines).
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn engine(brokers: &str, prefix: &str, data: &Path, log: &Path) -> Process {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let child = Command::new(OMS)
+        .args(["serve", "--role", "engine", "--demo", "--kafka", brokers, "--kafka-topic-prefix", prefix])
+        .args(["--kafka-partitions", &PARTITIONS.to_string(), "--kafka-replication", "1"])
+        .args(["--kafka-session-timeout-ms", "6000", "--log", "info"])
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::from(log.try_clone().expect("clone")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn oms engine");
+    Process(child)
+}
+
+/// Partitions whose shard the engine writing `log` has open now.
+fn owned(log: &Path) -> BTreeSet<i32> {
+    let mut open = BTreeSet::new();
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else { continue };
+        let partition = entry["fields"]["partition"].as_i64().and_then(|p| i32::try_from(p).ok());
+        match (entry["fields"]["message"].as_str(), partition) {
+            (Some("shard open"), Some(p)) => {
+                open.insert(p);
+            }
+            (Some("shard closed"), Some(p)) => {
+                open.remove(&p);
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+fn new_order(command_id: &str, account: u32, symbol: &str, buy: bool, n: usize) -> String {
+    let (price, quantity) = match symbol {
+        "BTC-USD" => ("60000", "0.01"),
+        "ETH-USD" => ("3000", "0.1"),
+        _ => ("150", "1"),
+    };
+    serde_json::json!({
+        "type": "newOrder", "v": 1, "commandId": command_id, "accountId": account.to_string(),
+        "symbol": symbol, "side": if buy { "buy" } else { "sell" }, "orderType": "limit",
+        "price": price, "stopPrice": null, "quantity": quantity, "timeInForce": "GTC",
+        "expireTime": null, "postOnly": false, "reduceOnly": false,
+        "clientOrderId": format!("k-{n}"), "selfTradePrevention": "none"
+    })
+    .to_string()
+}
+
+/// What `executions` said, by the command's position on `orders`.
+#[derive(Default)]
+struct Decisions {
+    /// `commandResult` (order id, status) per `(partition, offset)`: every copy, so a
+    /// republished decision that contradicts the first one shows.
+    results: BTreeMap<(i64, String), BTreeSet<(String, String)>>,
+    /// Results that still carried their command id.
+    with_command_id: usize,
+    /// Order ids accepted per client order id.
+    accepted: BTreeMap<String, BTreeSet<String>>,
+    fills: usize,
+}
+
+impl Decisions {
+    fn observe(&mut self, message: &Value) {
+        let text = |name: &str| message[name].as_str().unwrap_or_default().to_owned();
+        match message["type"].as_str() {
+            Some("commandResult") if message["ordersPartition"].is_i64() => {
+                let position = (message["ordersPartition"].as_i64().unwrap_or(-1), text("ordersOffset"));
+                self.results.entry(position).or_default().insert((text("orderId"), text("status")));
+                self.with_command_id += usize::from(!text("commandId").is_empty());
+            }
+            Some("orderAccepted") => {
+                self.accepted.entry(text("clientOrderId")).or_default().insert(text("orderId"));
+            }
+            Some("fill") => self.fills += 1,
+            _ => {}
+        }
+    }
+}
+
+fn drain(
+    tail: &TailConsumer,
+    decisions: &mut Decisions,
+    until: impl Fn(&Decisions) -> bool,
+    what: &str,
+    logs: &dyn Fn() -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !until(decisions) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {} decisions; logs:\n{}",
+            decisions.results.len(),
+            logs()
+        );
+        if let Some(record) = tail.poll(Duration::from_millis(100)).expect("executions tail") {
+            let message: Value = serde_json::from_slice(&record.payload).expect("executions message is JSON");
+            decisions.observe(&message);
+        }
+    }
+}
+
+#[test]
+fn two_engines_share_partitions_and_the_survivor_restores_a_killed_ones_books() {
+    let brokers = brokers();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let prefix = format!("t{}-{nanos}-", std::process::id());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut config = KafkaConfig::for_tests(&brokers);
+    for topic in [
+        &mut config.topics.orders,
+        &mut config.topics.executions,
+        &mut config.topics.prices,
+        &mut config.topics.risk_events,
+    ] {
+        topic.name = format!("{prefix}{}", topic.name);
+        topic.partitions = PARTITIONS;
+    }
+    // The test broker can stall for a few seconds under load; let the producer retry.
+    config.producer.delivery_timeout_ms = 30_000;
+    oms_kafka::topics::ensure_topics(&config).expect("topics");
+    let tail = TailConsumer::new(&config, &config.topics.executions.name).expect("executions tail");
+    let producer = KafkaProducer::new(&config).expect("producer");
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let engines = [engine(&brokers, &prefix, &data, &log_a), engine(&brokers, &prefix, &data, &log_b)];
+
+    let logs = || {
+        let read = |log: &Path| std::fs::read_to_string(log).unwrap_or_default();
+        format!("--- a\n{}--- b\n{}", read(&log_a), read(&log_b))
+    };
+    let partitions_of = |log: &Path| {
+        std::fs::read_to_string(log).unwrap_or_default().lines().filter(|l| l.contains("shard open")).count()
+    };
+    let mut decisions = Decisions::default();
+    let producer = std::sync::Arc::new(producer);
+    // Publishes orders `from..from + count`, `pause` apart (load shaping, not correctness);
+    // returns their positions on `orders` once the broker has them.
+    let send = |from: usize, count: usize, pause: Duration| {
+        let producer = std::sync::Arc::clone(&producer);
+        std::thread::spawn(move || {
+            let receipts: Vec<_> = (from..from + count)
+                .map(|n| {
+                    let symbol = SYMBOLS[n % SYMBOLS.len()];
+                    // Accounts 1 and 2 buy, 3 and 4 sell at one price: resting orders and trades.
+                    let account = 1 + (n / SYMBOLS.len() % 4) as u32;
+                    let payload = new_order(&format!("cmd-{n}"), account, symbol, account <= 2, n);
+                    std::thread::sleep(pause);
+                    producer.publish(TopicKind::Orders, symbol, payload.as_bytes()).expect("queued")
+                })
+                .collect();
+            receipts
+                .into_iter()
+                .map(|r| {
+                    let at = r.wait(Duration::from_secs(30)).expect("the broker has the command");
+                    (i64::from(at.partition), at.offset.to_string())
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let first = send(0, COMMANDS_PER_PHASE, Duration::ZERO).join().expect("publisher");
+    drain(&tail, &mut decisions, |d| first.iter().all(|p| d.results.contains_key(p)), "the first decisions", &logs);
+    // Every partition has an owner (no symbol may map to some of them, so wait for the logs).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while partitions_of(&log_a) + partitions_of(&log_b) < PARTITIONS as usize {
+        assert!(Instant::now() < deadline, "not every shard opened: {}", logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Kill engine a while the second half is in flight: some of its commands are journaled
+    // but not yet published or committed when it dies.
+    // The victim is the engine that owns BTC-USD's shard, so the kill hits live traffic.
+    let btc = oms_kafka::topics::partition_for_key(b"BTC-USD", PARTITIONS);
+    let victim = usize::from(!owned(&log_a).contains(&btc));
+    assert!(owned([&log_a, &log_b][victim]).contains(&btc), "someone owns {btc}: {}", logs());
+    let [mut a, mut b] = engines;
+    if victim == 1 {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let survivor_log = [&log_b, &log_a][victim];
+    let opened_before = partitions_of(survivor_log);
+    let second = send(COMMANDS_PER_PHASE, COMMANDS_PER_PHASE, Duration::from_millis(20));
+    drain(&tail, &mut decisions, |d| d.results.len() >= COMMANDS_PER_PHASE + 30, "the second half to start", &logs);
+    a.0.kill().expect("SIGKILL the victim");
+    a.0.wait().expect("reap");
+    let second = second.join().expect("publisher");
+    drain(&tail, &mut decisions, |d| second.iter().all(|p| d.results.contains_key(p)), "every decision", &logs);
+    assert!(partitions_of(survivor_log) > opened_before, "the survivor opened the victim's shards: {}", logs());
+    assert!(owned(survivor_log).contains(&btc), "the survivor owns {btc} now: {}", logs());
+
+    // Every command decided, consistently, by position; nothing applied twice.
+    assert_eq!(decisions.results.len(), 2 * COMMANDS_PER_PHASE);
+    assert!(decisions.with_command_id > 0);
+    let copies: usize = decisions.results.values().map(BTreeSet::len).sum();
+    eprintln!(
+        "{} commands decided ({} commandResult copies with a command id), {} fills",
+        decisions.results.len(),
+        decisions.with_command_id,
+        decisions.fills
+    );
+    let _ = copies;
+    for (command, results) in &decisions.results {
+        assert_eq!(results.len(), 1, "{command:?} has contradicting decisions: {results:?}");
+        let (order_id, status) = results.iter().next().expect("one");
+        assert_ne!(status, "REJECTED", "{command:?} was refused");
+        let order_id: u64 = order_id.parse().expect("numeric order id");
+        let shard = (order_id >> 40) - 1;
+        assert_eq!(shard, command.0 as u64, "{command:?}: order id {order_id} names another shard");
+    }
+    for (client_order_id, orders) in &decisions.accepted {
+        assert_eq!(orders.len(), 1, "{client_order_id} accepted as several orders: {orders:?}");
+    }
+    assert!(decisions.fills > 20, "the flow must trade ({} fills)", decisions.fills);
+
+    // Stop the survivor cleanly (it snapshots its shards), then replay every shard journal:
+    // each client order id was accepted exactly once across all shards.
+    Command::new("kill").args(["-TERM", &b.0.id().to_string()]).status().expect("kill -TERM");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while b.0.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "engine b did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut journaled: BTreeMap<String, usize> = BTreeMap::new();
+    for partition in 0..PARTITIONS {
+        let shard = data.join("shards").join(partition.to_string());
+        oms_core::journal::replay_all(&shard, EngineConfig::default(), |_, event| {
+            if let Event::OrderAccepted(order) = event {
+                *journaled.entry(order.client_order_id.as_str().to_owned()).or_default() += 1;
+            }
+        })
+        .unwrap_or_else(|e| panic!("shard {partition} replays: {e}"));
+    }
+    assert_eq!(journaled.len(), 2 * COMMANDS_PER_PHASE, "every order is in exactly one shard journal");
+    assert!(journaled.values().all(|&n| n == 1), "an order was applied twice: {journaled:?}");
+}
