@@ -61,7 +61,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return roles::engine::run(&args, &kafka.config, market);
         }
         ("engine", None) => anyhow::bail!("--role engine needs --kafka <brokers>"),
-        (role, _) => anyhow::bail!("role {role:?} is not built yet (all and engine are); use one of those"),
+        ("ingress", Some(kafka)) => {
+            // API keys and the market definition come from the demo set for now, like the
+            // engines' market; the file it saves is what clients (and loadgen) read.
+            anyhow::ensure!(args.demo, "--role ingress needs --demo (API keys and the market definition) for now");
+            let demo = demo::Demo::new(&args.data_dir)?;
+            let mut keys = ApiKeys::default();
+            for account in demo.accounts() {
+                keys.insert(&account.api_key, Principal { account: account.account, admin: account.admin });
+            }
+            demo.print_and_save()?;
+            return roles::ingress::run(&args, &kafka.config, &demo.genesis(), keys);
+        }
+        ("ingress", None) => anyhow::bail!("--role ingress needs --kafka <brokers>"),
+        (role, _) => anyhow::bail!("unknown role {role:?} (all, ingress, engine or persister)"),
     }
     let mut builder = Engine::builder()
         .config(config::engine_config())

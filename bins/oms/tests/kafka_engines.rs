@@ -5,7 +5,10 @@
 //! is SIGKILLed mid-run; the survivor takes its partitions, restores their books from the
 //! shard journals, and carries on. Every command gets a decision; no order is applied twice
 //! (checked on `executions` and by replaying every shard journal afterwards); order ids name
-//! their shard.
+//! their shard. A second test puts `oms serve --role ingress` in front: HTTP orders go
+//! through Kafka to the engines and back, across an engine kill.
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -44,9 +47,14 @@ impl Drop for Process {
 }
 
 fn engine(brokers: &str, prefix: &str, data: &Path, log: &Path) -> Process {
+    role("engine", brokers, prefix, data, log, &[])
+}
+
+fn role(role: &str, brokers: &str, prefix: &str, data: &Path, log: &Path, extra: &[&str]) -> Process {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     let child = Command::new(OMS)
-        .args(["serve", "--role", "engine", "--demo", "--kafka", brokers, "--kafka-topic-prefix", prefix])
+        .args(["serve", "--role", role, "--demo", "--kafka", brokers, "--kafka-topic-prefix", prefix])
+        .args(extra)
         .args(["--kafka-partitions", &PARTITIONS.to_string(), "--kafka-replication", "1"])
         .args(["--kafka-session-timeout-ms", "6000", "--log", "info"])
         .arg("--data-dir")
@@ -54,7 +62,7 @@ fn engine(brokers: &str, prefix: &str, data: &Path, log: &Path) -> Process {
         .stdout(Stdio::from(log.try_clone().expect("clone")))
         .stderr(Stdio::from(log))
         .spawn()
-        .expect("spawn oms engine");
+        .expect("spawn oms");
     Process(child)
 }
 
@@ -266,18 +274,9 @@ fn two_engines_share_partitions_and_the_survivor_restores_a_killed_ones_books() 
         assert!(Instant::now() < deadline, "engine b did not stop after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut journaled: BTreeMap<String, usize> = BTreeMap::new();
-    for partition in 0..PARTITIONS {
-        let shard = data.join("shards").join(partition.to_string());
-        oms_core::journal::replay_all(&shard, EngineConfig::default(), |_, event| {
-            if let Event::OrderAccepted(order) = event {
-                *journaled.entry(order.client_order_id.as_str().to_owned()).or_default() += 1;
-            }
-        })
-        .unwrap_or_else(|e| panic!("shard {partition} replays: {e}"));
-    }
+    let journaled = journaled_orders(&data);
     assert_eq!(journaled.len(), 2 * COMMANDS_PER_PHASE, "every order is in exactly one shard journal");
-    assert!(journaled.values().all(|&n| n == 1), "an order was applied twice: {journaled:?}");
+    assert!(journaled.values().all(|ids| ids.len() == 1), "an order was applied twice: {journaled:?}");
 
     // Funds across shards: every shard holds its own allocation (sub-ledger) and conserves
     // it; together the shards hold exactly the deposits once — no balance was spent twice.
@@ -308,4 +307,116 @@ fn two_engines_share_partitions_and_the_survivor_restores_a_killed_ones_books() 
     }
     assert_eq!(shards_with_deposits, PARTITIONS as usize, "every shard got its allocation");
     assert_eq!(held_plus_fees, supply, "the shards together hold exactly what was deposited");
+}
+
+/// Replays every shard journal under `data`: accepted client order id → order ids.
+fn journaled_orders(data: &Path) -> BTreeMap<String, Vec<u64>> {
+    let mut journaled: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for partition in 0..PARTITIONS {
+        let shard = data.join("shards").join(partition.to_string());
+        oms_core::journal::replay_all(&shard, EngineConfig::default(), |_, event| {
+            if let Event::OrderAccepted(order) = event {
+                journaled.entry(order.client_order_id.as_str().to_owned()).or_default().push(order.id.0);
+            }
+        })
+        .unwrap_or_else(|e| panic!("shard {partition} replays: {e}"));
+    }
+    journaled
+}
+
+#[test]
+fn an_ingress_answers_http_orders_through_kafka_across_an_engine_kill() {
+    let brokers = brokers();
+    let prefix = common::unique("ti-") + "-";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (log_a, log_b, log_i) = (dir.path().join("a.log"), dir.path().join("b.log"), dir.path().join("i.log"));
+    let logs = || {
+        let read = |log: &Path| std::fs::read_to_string(log).unwrap_or_default();
+        format!("--- a\n{}--- b\n{}--- ingress\n{}", read(&log_a), read(&log_b), read(&log_i))
+    };
+    let engines = [engine(&brokers, &prefix, &data, &log_a), engine(&brokers, &prefix, &data, &log_b)];
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let ingress_dir = dir.path().join("ingress");
+    let _ingress = role("ingress", &brokers, &prefix, &ingress_dir, &log_i, &["--listen", &listen]);
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    let accounts: Value = serde_json::from_str(
+        &std::fs::read_to_string(ingress_dir.join("demo-accounts.json")).expect("the ingress saved its keys"),
+    )
+    .expect("keys JSON");
+    let keys: Vec<String> =
+        accounts.as_array().expect("list").iter().filter_map(|a| a["apiKey"].as_str().map(str::to_owned)).collect();
+    // Every shard has an owner before the clock starts.
+    common::eventually("every shard open", Duration::from_secs(60), || {
+        (owned(&log_a).len() + owned(&log_b).len() == PARTITIONS as usize).then_some(())
+    });
+
+    // One client order: 201 with the engine's order id (in BTC-USD's shard).
+    let place = |n: usize, side: &str| {
+        let body = format!(
+            r#"{{"symbol":"BTC-USD","side":"{side}","type":"limit","price":"60000.00","quantity":"0.01","clientOrderId":"h-{n}"}}"#
+        );
+        common::try_http(port, "POST", "/api/orders", Some(&keys[1 + n % 2]), None, &body)
+    };
+    let first = place(0, "buy").expect("ingress answers");
+    assert_eq!(first.status, 201, "{}", first.body);
+    let order = first.json();
+    assert_eq!(order["status"], "ACCEPTED", "{order}");
+    let order_id: u64 = order["orderId"].as_str().expect("orderId").parse().expect("numeric");
+    let btc = oms_kafka::topics::partition_for_key(b"BTC-USD", PARTITIONS);
+    assert_eq!((order_id >> 40) - 1, btc as u64, "the order id names BTC-USD's shard");
+    // Cancel routes by the order id's shard; bad input is refused before Kafka.
+    let cancelled = common::try_http(port, "DELETE", &format!("/api/orders/{order_id}"), Some(&keys[1]), None, "")
+        .expect("cancel answered");
+    assert_eq!((cancelled.status, cancelled.json()["status"].as_str()), (200, Some("CANCELLED")), "{}", cancelled.body);
+    let off_tick = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"60000.001","quantity":"0.01"}"#;
+    let refused = common::try_http(port, "POST", "/api/orders", Some(&keys[1]), None, off_tick).expect("answered");
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let anonymous = common::try_http(port, "POST", "/api/orders", None, None, off_tick).expect("answered");
+    assert_eq!(anonymous.status, 401);
+
+    // Load across a kill of the engine that owns BTC-USD: every 201 is in exactly one shard
+    // journal; a 504 (decision pending during the failover) may or may not be, never twice.
+    let victim = usize::from(!owned(&log_a).contains(&btc));
+    let [first_engine, second_engine] = engines;
+    let (mut a, survivor) = if victim == 0 { (first_engine, second_engine) } else { (second_engine, first_engine) };
+    let mut acknowledged = BTreeMap::new();
+    let mut pending = 0;
+    for n in 1..=120 {
+        if n == 40 {
+            a.0.kill().expect("SIGKILL the engine that owns BTC-USD");
+            a.0.wait().expect("reap");
+        }
+        let reply = place(n, if n % 2 == 0 { "buy" } else { "sell" }).expect("ingress answers");
+        match reply.status {
+            201 | 200 => {
+                let body = reply.json();
+                acknowledged.insert(format!("h-{n}"), body["orderId"].as_str().expect("orderId").to_owned());
+            }
+            504 => pending += 1,
+            other => panic!("order {n}: unexpected {other}: {}\n{}", reply.body, logs()),
+        }
+    }
+    assert!(
+        acknowledged.len() >= 60,
+        "most orders answered ({} of 120, {pending} pending)\n{}",
+        acknowledged.len(),
+        logs()
+    );
+    // Decisions that were pending land once the survivor owns the shard.
+    common::eventually("the survivor owns BTC-USD's shard", Duration::from_secs(60), || {
+        owned(if victim == 0 { &log_b } else { &log_a }).contains(&btc).then_some(())
+    });
+    drop(survivor);
+    let journaled = journaled_orders(&data);
+    for (client_order_id, order_id) in &acknowledged {
+        let ids = journaled.get(client_order_id).cloned().unwrap_or_default();
+        assert_eq!(ids.len(), 1, "{client_order_id} acknowledged as {order_id}, journaled {ids:?}");
+        assert_eq!(ids[0].to_string(), *order_id, "{client_order_id}");
+    }
+    assert!(journaled.values().all(|ids| ids.len() == 1), "an order was applied twice");
+    eprintln!("{} orders acknowledged through the ingress, {pending} pending at the kill", acknowledged.len());
 }

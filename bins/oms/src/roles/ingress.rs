@@ -1,0 +1,345 @@
+//! `oms serve --role ingress --kafka …`: the order-entry front of the split deployment.
+//!
+//! ```text
+//! client ─POST/DELETE─► ingress ──orders (key = symbol)──► engine shards
+//!    ▲                     │  waits for the command's messages
+//!    └──── 201 / 200 ◄─────┴◄── executions (commandResult closes the set)
+//! ```
+//!
+//! Authenticated like `--role all` (API keys), validated with the same parser (exact
+//! decimals, ticks, lots), published with a fresh command id, and answered when every
+//! `executions` message of the command has arrived (`eventCount`), or 504 after the
+//! decision timeout (the command may still be decided: the client retries with its
+//! `clientOrderId`, which the engine refuses as a duplicate while the order works). A full
+//! producer queue or a broker outage answers 503 at once: never a silent drop.
+//!
+//! Scope of this first cut: place and cancel (what `loadgen` drives), health, readiness
+//! and metrics. Reads (order lists, positions, market data) are served by `--role all` or
+//! from MongoDB; see the issue notes.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use oms_core::prelude::*;
+use oms_http::auth::{ApiKeys, Principal};
+use oms_http::dto::PlaceOrder;
+use oms_http::problem::Problem;
+use oms_kafka::messages::{ExecutionMessage, InboundCommand, decode_execution, encode_command};
+use oms_kafka::topics::partition_for_key;
+use oms_kafka::{KafkaConfig, KafkaProducer, PublishError, TailConsumer};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::engine::SHARD_SEQUENCE_BITS;
+use crate::config::ServeArgs;
+
+/// How long a client waits for its command's decision.
+const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Commands waiting for decisions at most; beyond it the ingress answers 503.
+const WAITING_MAX: usize = 100_000;
+
+/// A command waiting for its `executions` messages.
+struct Waiter {
+    messages: Vec<ExecutionMessage>,
+    done: Option<oneshot::Sender<Vec<ExecutionMessage>>>,
+}
+
+/// Shared state of the ingress.
+struct Ingress {
+    producer: KafkaProducer,
+    keys: ApiKeys,
+    catalog: oms_http::catalog::Catalog,
+    reference: oms_kafka::messages::Catalog,
+    orders_topic: String,
+    partitions: i32,
+    /// Prefix of this process's command ids (unique per start).
+    instance: String,
+    next_command: AtomicU64,
+    waiting: Mutex<HashMap<String, Waiter>>,
+    /// Counters for `/metrics`.
+    placed: AtomicU64,
+    timeouts: AtomicU64,
+    refused: AtomicU64,
+    tail_alive: AtomicBool,
+}
+
+type Shared = Arc<Ingress>;
+
+/// Runs the ingress role until SIGTERM/SIGINT.
+pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &[Action], keys: ApiKeys) -> anyhow::Result<()> {
+    let ensured = oms_kafka::topics::ensure_topics(kafka).context("ensuring the Kafka topics")?;
+    let partitions = ensured
+        .iter()
+        .find(|t| t.name == kafka.topics.orders.name)
+        .map_or(kafka.topics.orders.partitions, |t| t.partitions);
+    // The market definition, as the engines have it, for validation and conversion.
+    let mut engine = Engine::new(crate::config::engine_config());
+    for (n, action) in market.iter().enumerate() {
+        let command = Command {
+            sequence: Sequence(n as u64 + 1),
+            timestamp: Timestamp(1),
+            origin: Origin::Direct,
+            action: *action,
+        };
+        engine.apply(&command, &mut CountingSink::default());
+    }
+    let assets: Vec<Asset> =
+        (0..engine.config().assets_max as u16).filter_map(|id| engine.asset(AssetId(id)).copied()).collect();
+    let tail = TailConsumer::new(kafka, &kafka.topics.executions.name).context("following executions")?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let state: Shared = Arc::new(Ingress {
+        producer: KafkaProducer::new(kafka).context("creating the Kafka producer")?,
+        keys,
+        catalog: oms_http::catalog::Catalog::from_engine(&engine),
+        reference: oms_kafka::messages::Catalog::new(engine.instruments().copied(), assets),
+        orders_topic: kafka.topics.orders.name.clone(),
+        partitions,
+        instance: format!("in-{nanos:x}"),
+        next_command: AtomicU64::new(0),
+        waiting: Mutex::new(HashMap::new()),
+        placed: AtomicU64::new(0),
+        timeouts: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        tail_alive: AtomicBool::new(true),
+    });
+    let follower = Arc::clone(&state);
+    std::thread::Builder::new()
+        .name("oms-ingress-executions".into())
+        .spawn(move || follow(&follower, &tail))
+        .context("spawning the executions follower")?;
+    let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
+    runtime.block_on(async move {
+        let app = axum::Router::new()
+            .route("/api/orders", post(place))
+            .route("/api/orders/{order_id}", delete(cancel))
+            .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
+            .route("/ready", get(ready))
+            .route("/metrics", get(metrics))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        tracing::info!(%listen, partitions, "ingress: serving");
+        axum::serve(listener, app).with_graceful_shutdown(crate::shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    Ok(())
+}
+
+/// Reads `executions` and hands each waiting command its messages.
+fn follow(state: &Ingress, tail: &TailConsumer) {
+    loop {
+        let record = match tail.poll(Duration::from_millis(100)) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "executions follower");
+                continue;
+            }
+        };
+        let Ok(message) = decode_execution(&record.payload) else {
+            tracing::warn!(partition = record.partition, offset = record.offset, "undecodable executions message");
+            continue;
+        };
+        let header = message.header();
+        let Some(command_id) = header.command_id.clone() else { continue };
+        let count = header.event_count as usize;
+        let Ok(mut waiting) = state.waiting.lock() else {
+            state.tail_alive.store(false, Ordering::Release);
+            return;
+        };
+        let Some(waiter) = waiting.get_mut(&command_id) else { continue };
+        waiter.messages.push(message);
+        if waiter.messages.len() >= count
+            && let Some(waiter) = waiting.remove(&command_id)
+            && let Some(done) = waiter.done
+        {
+            let _ = done.send(waiter.messages);
+        }
+    }
+}
+
+/// The caller's principal from `Authorization: Bearer <key>`.
+fn caller(state: &Ingress, headers: &HeaderMap) -> Result<Principal, Problem> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(Problem::unauthorized)?;
+    state.keys.resolve(key.trim()).ok_or_else(Problem::unauthorized)
+}
+
+async fn place(State(state): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let result = async {
+        let principal = caller(&state, &headers)?;
+        let order: PlaceOrder = serde_json::from_slice(&body)
+            .map_err(|e| Problem::bad_request("invalid_body", format!("order body: {e}")))?;
+        let command_id = state.command_id();
+        let new_order = order.to_new_order(&state.catalog, principal.account, &command_id)?;
+        let symbol = Symbol::new(&order.symbol).map_err(|e| Problem::bad_request("unknown_symbol", e.to_string()))?;
+        let command = InboundCommand {
+            command_id: oms_kafka::messages::CommandId::new(&command_id)
+                .map_err(|e| Problem::bad_request("invalid_command", e.to_string()))?,
+            symbol: Some(symbol),
+            action: Action::NewOrder(new_order),
+        };
+        let messages = state.decide(&command, None).await?;
+        state.placed.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, Problem>(answer(&messages, StatusCode::CREATED))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn cancel(State(state): State<Shared>, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
+    let result = async {
+        let principal = caller(&state, &headers)?;
+        let id: u64 = order_id.parse().map_err(|_| Problem::not_found("unknown_order", "no such order"))?;
+        // An order id names its shard; any symbol of that shard routes the cancel there (the
+        // engine decides on the order id and owner alone).
+        let shard = (id >> SHARD_SEQUENCE_BITS).checked_sub(1).and_then(|s| i32::try_from(s).ok());
+        let symbol = shard
+            .and_then(|shard| {
+                state
+                    .catalog
+                    .listings()
+                    .into_iter()
+                    .map(|l| l.instrument.spec().symbol)
+                    .find(|s| partition_for_key(s.as_str().as_bytes(), state.partitions) == shard)
+            })
+            .ok_or_else(|| Problem::not_found("unknown_order", "no such order"))?;
+        let command_id = state.command_id();
+        let command = InboundCommand {
+            command_id: oms_kafka::messages::CommandId::new(&command_id)
+                .map_err(|e| Problem::bad_request("invalid_command", e.to_string()))?,
+            symbol: Some(symbol),
+            action: Action::CancelOrder(CancelOrder { account: principal.account, order_id: OrderId(id) }),
+        };
+        let messages = state.decide(&command, shard).await?;
+        Ok::<_, Problem>(answer(&messages, StatusCode::OK))
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+impl Ingress {
+    fn command_id(&self) -> String {
+        format!("{}-{}", self.instance, self.next_command.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Publishes `command` and waits for all its `executions` messages.
+    async fn decide(&self, command: &InboundCommand, partition: Option<i32>) -> Result<Vec<ExecutionMessage>, Problem> {
+        let message = encode_command(command, &self.reference)
+            .map_err(|e| Problem::bad_request("invalid_order", e.to_string()))?;
+        let id = command.command_id.as_str().to_owned();
+        let (done, decided) = oneshot::channel();
+        {
+            let mut waiting = self.waiting.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
+            if waiting.len() >= WAITING_MAX {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(Problem::unavailable("overloaded", "too many commands waiting for decisions"));
+            }
+            waiting.insert(id.clone(), Waiter { messages: Vec::new(), done: Some(done) });
+        }
+        let published = match partition {
+            Some(p) => self.producer.publish_to(&self.orders_topic, Some(p), &message.key, &message.payload),
+            None => self.producer.publish_message(&message),
+        };
+        if let Err(e) = published {
+            self.forget(&id);
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(match e {
+                PublishError::Backpressure => Problem::unavailable("backpressure", "order queue full; retry later"),
+                other => Problem::unavailable("kafka_unavailable", other.to_string()),
+            });
+        }
+        match tokio::time::timeout(DECISION_TIMEOUT, decided).await {
+            Ok(Ok(messages)) => Ok(messages),
+            _ => {
+                self.forget(&id);
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(Problem::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "decision_timeout",
+                    "no decision in time; the command may still be applied (check the order by its clientOrderId)",
+                ))
+            }
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.remove(id);
+        }
+    }
+}
+
+/// The HTTP answer from a command's messages: the order (accepted, cancelled or rejected)
+/// with its status, fills and reject reason, in the API's field names; `success` unless the
+/// engine refused the command (200 with `status: REJECTED`, as with `--role all`).
+fn answer(messages: &[ExecutionMessage], success: StatusCode) -> Response {
+    let mut order = json!({});
+    let mut fills = Vec::new();
+    let mut result = Value::Null;
+    for message in messages {
+        let value = serde_json::to_value(message).unwrap_or(Value::Null);
+        match message {
+            ExecutionMessage::OrderAccepted(_)
+            | ExecutionMessage::OrderRejected(_)
+            | ExecutionMessage::OrderCancelled(_)
+            | ExecutionMessage::OrderAmended(_) => order = value,
+            ExecutionMessage::Fill(_) => fills.push(value),
+            ExecutionMessage::CommandResult(_) => result = value,
+            ExecutionMessage::OrderTriggered(_) | ExecutionMessage::OrderExpired(_) => {}
+        }
+    }
+    let status = result["status"].clone();
+    let rejected = result["rejectReason"].is_string();
+    if let Value::Object(fields) = &mut order {
+        for header in
+            ["type", "v", "commandId", "sequence", "eventIndex", "eventCount", "ordersPartition", "ordersOffset"]
+        {
+            fields.remove(header);
+        }
+        fields.insert("status".into(), status);
+        fields.insert("orderId".into(), result["orderId"].clone());
+        fields.insert("rejectReason".into(), result["rejectReason"].clone());
+        fields.insert("fills".into(), Value::Array(fills));
+    }
+    let code = if rejected { StatusCode::OK } else { success };
+    (code, Json(order)).into_response()
+}
+
+async fn ready(State(state): State<Shared>) -> Response {
+    let brokers_down = state.producer.brokers_down();
+    let tail = state.tail_alive.load(Ordering::Acquire);
+    let status = if brokers_down || !tail { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    (status, Json(json!({ "status": if status == StatusCode::OK { "ok" } else { "not ready" }, "kafka": !brokers_down, "executionsFollower": tail })))
+        .into_response()
+}
+
+async fn metrics(State(state): State<Shared>) -> Response {
+    let stats = state.producer.stats();
+    let waiting = state.waiting.lock().map_or(0, |w| w.len());
+    let text = format!(
+        "# TYPE oms_ingress_orders_placed counter\noms_ingress_orders_placed {}\n\
+         # TYPE oms_ingress_decision_timeouts counter\noms_ingress_decision_timeouts {}\n\
+         # TYPE oms_ingress_refused counter\noms_ingress_refused {}\n\
+         # TYPE oms_ingress_waiting gauge\noms_ingress_waiting {waiting}\n\
+         # TYPE oms_kafka_in_flight gauge\noms_kafka_in_flight {}\n",
+        state.placed.load(Ordering::Relaxed),
+        state.timeouts.load(Ordering::Relaxed),
+        state.refused.load(Ordering::Relaxed),
+        stats.in_flight,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
