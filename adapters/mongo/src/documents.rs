@@ -246,7 +246,8 @@ pub const STATUSES: [OrderStatus; 9] = [
     OrderStatus::Settled,
 ];
 
-fn status_from(code: &str) -> Option<OrderStatus> {
+/// Status from its REST code (`None` for an unknown code).
+pub fn status_from(code: &str) -> Option<OrderStatus> {
     STATUSES.into_iter().find(|s| status_code(*s) == code)
 }
 

@@ -28,9 +28,11 @@
 //! in DocumentDB; the `update` command is in every MongoDB-protocol server.
 
 pub mod archive;
+pub mod bulk;
 pub mod documents;
 pub mod projection;
 pub mod schema;
+pub mod stream;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -241,7 +243,8 @@ impl Dependency for Persister {
     }
 }
 
-pub(crate) async fn client_options(url: &str) -> Result<ClientOptions, MongoError> {
+/// Driver options for `url` with the persister's timeouts ([`SERVER_TIMEOUT`]).
+pub async fn client_options(url: &str) -> Result<ClientOptions, MongoError> {
     let mut options = ClientOptions::parse(url)
         .await
         .map_err(|e| MongoError::InvalidUrl { url: url.to_owned(), reason: e.to_string() })?;

@@ -11,6 +11,7 @@ use oms_core::model::{AdminApplied, Event};
 use oms_core::pipeline::{EngineHandle, SubscriptionError};
 use oms_http::catalog::Catalog;
 
+use crate::bulk::{bulk_update, upsert};
 use crate::documents::{execution_document, execution_id, order_document, position_document};
 use crate::projection::{Pending, Projection};
 use crate::{CHECKPOINT_ID, FLUSH_INTERVAL, Health, PersisterConfig, RETRY_DELAY_MAX, RETRY_DELAY_MIN, schema};
@@ -178,19 +179,14 @@ impl Writer<'_> {
         }
         let mut documents = 0;
         for (collection, statements) in batches {
-            for chunk in statements.chunks(self.batch_max) {
-                let db = self.db.clone();
-                let command = doc! { "update": *collection, "updates": chunk.to_vec(), "ordered": false };
-                let reply = self.runtime.block_on(async move { db.run_command(command).await });
-                let reply = reply.map_err(|e| e.to_string())?;
-                if let Ok(errors) = reply.get_array("writeErrors")
-                    && !errors.is_empty()
-                {
-                    return Err(format!("{collection}: {} write errors, first {:?}", errors.len(), errors[0]));
-                }
-                self.health.bulk_writes.fetch_add(1, Ordering::Relaxed);
-                documents += chunk.len() as u64;
-            }
+            let db = self.db.clone();
+            let batch_max = self.batch_max;
+            let outcome = self
+                .runtime
+                .block_on(async move { bulk_update(&db, collection, statements, batch_max, false).await })
+                .map_err(|e| e.to_string())?;
+            self.health.bulk_writes.fetch_add(outcome.commands, Ordering::Relaxed);
+            documents += outcome.statements;
         }
         let db = self.db.clone();
         let command = doc! {
@@ -210,11 +206,6 @@ impl Writer<'_> {
         let half = delay.as_nanos() as u64 / 2;
         std::thread::sleep(Duration::from_nanos(half + (self.jitter >> 33) % half.max(1)));
     }
-}
-
-/// One upsert statement of an `update` command.
-fn upsert(filter: Document, set: Document) -> Bson {
-    Bson::Document(doc! { "q": filter, "u": { "$set": set }, "upsert": true })
 }
 
 /// Upsert statements per collection for `pending`.
