@@ -1,0 +1,377 @@
+//! Decisions from Kafka folded into the documents of one batch. Pure (no I/O): the caller
+//! reads back the stored state of orders the batch updates but does not create
+//! ([`Fold::missing_orders`]), folds, then writes [`Fold::finish`].
+//!
+//! Each message carries a version — `(sequence, eventIndex)` for `executions`, `sequence`
+//! for positions — and a message not newer than the state it would change is stale (an
+//! engine failover republished it, or Kafka redelivered it) and is skipped here; the
+//! write's guards catch what the batch cannot see (another member's newer write).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use oms_core::model::{
+    AccountId, ClientOrderId, InstrumentId, Order, OrderId, OrderStatus, Quantity, SelfTradePrevention, TradeId,
+};
+use oms_core::risk::Position;
+use oms_http::catalog::Catalog;
+use oms_http::history::{ExecutionRecord, OrderRecord};
+use oms_kafka::messages::wire::{
+    parse_account, parse_decimal, parse_order_id, parse_price, parse_quantity, parse_time,
+};
+use oms_kafka::messages::{ExecutionMessage, FillMessage, MessageError, OrderAcceptedMessage, RiskEventMessage};
+use oms_mongo::documents::status_from;
+use oms_mongo::stream::{Checkpoint, PositionState, StreamBatch, Version};
+
+/// Why a decoded message cannot become documents (the record is refused like a poison one).
+#[derive(Debug)]
+pub enum FoldError {
+    /// A field does not parse or convert.
+    Message(MessageError),
+    /// A symbol the market definition lacks.
+    UnknownSymbol(String),
+    /// An asset the market definition lacks.
+    UnknownAsset(&'static str, String),
+    /// A status code the API does not have.
+    UnknownStatus(String),
+}
+
+impl std::fmt::Display for FoldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FoldError::Message(e) => e.fmt(f),
+            FoldError::UnknownSymbol(symbol) => write!(f, "unknown symbol {symbol:?}"),
+            FoldError::UnknownAsset(which, symbol) => write!(f, "no asset for the {which} of {symbol}"),
+            FoldError::UnknownStatus(status) => write!(f, "unknown status {status:?}"),
+        }
+    }
+}
+
+impl std::error::Error for FoldError {}
+
+impl From<MessageError> for FoldError {
+    fn from(error: MessageError) -> Self {
+        FoldError::Message(error)
+    }
+}
+
+/// A decoded record, ready to fold.
+#[derive(Debug)]
+pub enum Decision {
+    /// From `executions`.
+    Execution(Box<ExecutionMessage>),
+    /// From `risk-events`.
+    Risk(RiskEventMessage),
+}
+
+/// Counts of what folding saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FoldCounts {
+    /// Messages not newer than the state they would change.
+    pub stale: u64,
+    /// Updates of orders neither in the batch nor stored (their acceptance was never seen).
+    pub orphans: u64,
+    /// Decoded messages refused while converting (unknown symbol, bad number).
+    pub refused: u64,
+}
+
+/// The orders the persister knows (read back or folded), and one batch's changes.
+#[derive(Debug, Default)]
+pub struct Fold {
+    /// Known order states: the working set carried between batches (bounded by the
+    /// caller), plus whatever was read back for this batch.
+    pub known: std::collections::HashMap<OrderId, (OrderRecord, Version)>,
+    touched: BTreeSet<OrderId>,
+    executions: BTreeMap<(OrderId, TradeId), (AccountId, ExecutionRecord)>,
+    positions: BTreeMap<(AccountId, InstrumentId), PositionState>,
+    accounts: BTreeSet<AccountId>,
+    offsets: BTreeMap<(String, i32), i64>,
+    /// What was skipped.
+    pub counts: FoldCounts,
+}
+
+/// The version of an `executions` message.
+fn version(message: &ExecutionMessage) -> Result<Version, MessageError> {
+    let header = message.header();
+    let sequence = parse_order_id("sequence", &header.sequence)?.0;
+    Ok(Version { sequence, event_index: header.event_index })
+}
+
+impl Fold {
+    /// Orders the decisions update but neither create nor find in [`Fold::known`]: read
+    /// their stored state before folding.
+    pub fn missing_orders(&self, decisions: &[Decision]) -> Vec<OrderId> {
+        let mut created = BTreeSet::new();
+        let mut missing = BTreeSet::new();
+        for decision in decisions {
+            let Decision::Execution(message) = decision else { continue };
+            let id = match message.as_ref() {
+                ExecutionMessage::OrderAccepted(m) => {
+                    if let Ok(id) = parse_order_id("orderId", &m.order_id) {
+                        created.insert(id);
+                    }
+                    continue;
+                }
+                ExecutionMessage::OrderTriggered(m) | ExecutionMessage::OrderExpired(m) => &m.order_id,
+                ExecutionMessage::OrderCancelled(m) => &m.order_id,
+                ExecutionMessage::OrderAmended(m) => &m.order_id,
+                ExecutionMessage::Fill(m) => &m.order_id,
+                ExecutionMessage::OrderRejected(_) | ExecutionMessage::CommandResult(_) => continue,
+            };
+            if let Ok(id) = parse_order_id("orderId", id)
+                && !created.contains(&id)
+                && !self.known.contains_key(&id)
+            {
+                missing.insert(id);
+            }
+        }
+        missing.into_iter().collect()
+    }
+
+    /// Notes that the batch covers `offset` of `topic`/`partition` (for the checkpoints).
+    pub fn covers(&mut self, topic: &str, partition: i32, offset: i64) {
+        let next = self.offsets.entry((topic.to_owned(), partition)).or_insert(offset + 1);
+        *next = (*next).max(offset + 1);
+    }
+
+    /// Folds one decision in.
+    pub fn apply(&mut self, catalog: &Catalog, decision: &Decision) -> Result<(), FoldError> {
+        match decision {
+            Decision::Execution(message) => self.apply_execution(catalog, message),
+            Decision::Risk(RiskEventMessage::Position(m)) => {
+                let (instrument, listing) =
+                    catalog.by_symbol(&m.symbol).ok_or_else(|| FoldError::UnknownSymbol(m.symbol.clone()))?;
+                let spec = listing.instrument.spec();
+                let base = catalog.asset(spec.base).ok_or_else(|| FoldError::UnknownAsset("base", m.symbol.clone()))?;
+                let quote =
+                    catalog.asset(spec.quote).ok_or_else(|| FoldError::UnknownAsset("quote", m.symbol.clone()))?;
+                // Signed amounts (a short position, a loss): the asset converts magnitudes.
+                let amount = |asset: &oms_core::model::Asset, field: &'static str, text: &str| {
+                    let value = parse_decimal(field, text)?;
+                    let units = asset
+                        .amount_from_decimal(value.abs())
+                        .map_err(|source| MessageError::Value { field, source })?;
+                    Ok::<i64, MessageError>(if value.is_sign_negative() { -units } else { units })
+                };
+                let position = Position {
+                    net_base: amount(base, "quantity", &m.quantity)?,
+                    open_cost_quote: amount(quote, "openCost", &m.open_cost)?,
+                    realized_pnl_quote: amount(quote, "realizedPnl", &m.realized_pnl)?,
+                    ..Position::default()
+                };
+                let account = parse_account("accountId", &m.account_id)?;
+                let sequence = parse_order_id("sequence", &m.sequence)?.0;
+                self.accounts.insert(account);
+                let state = PositionState { account, instrument, position, sequence };
+                // Later in the partition wins among equal sequences (several trades of one
+                // command); an older sequence is a republished or redelivered state.
+                match self.positions.get(&(account, instrument)) {
+                    Some(newer) if newer.sequence > sequence => self.counts.stale += 1,
+                    _ => {
+                        self.positions.insert((account, instrument), state);
+                    }
+                }
+                Ok(())
+            }
+            // Risk monitoring, not history: nothing to persist.
+            Decision::Risk(RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_)) => Ok(()),
+        }
+    }
+
+    fn apply_execution(&mut self, catalog: &Catalog, message: &ExecutionMessage) -> Result<(), FoldError> {
+        let version = version(message)?;
+        match message {
+            ExecutionMessage::OrderAccepted(m) => {
+                let order = accepted_order(catalog, m)?;
+                let record = OrderRecord { order, reject_reason: None, filled_value: 0, updated: order.created };
+                self.accounts.insert(order.account);
+                match self.known.get(&order.id) {
+                    Some((_, known)) if *known >= version => self.counts.stale += 1,
+                    _ => {
+                        self.known.insert(order.id, (record, version));
+                        self.touched.insert(order.id);
+                    }
+                }
+                Ok(())
+            }
+            ExecutionMessage::OrderTriggered(m) | ExecutionMessage::OrderExpired(m) => {
+                let progress = Progress::new(catalog, &m.symbol, &m.status, &m.filled_quantity, &m.remaining_quantity)?;
+                self.update(&m.order_id, version, |r| progress.apply(r))
+            }
+            ExecutionMessage::OrderCancelled(m) => {
+                let progress = Progress::new(catalog, &m.symbol, &m.status, &m.filled_quantity, &m.remaining_quantity)?;
+                self.update(&m.order_id, version, |r| progress.apply(r))
+            }
+            ExecutionMessage::OrderAmended(m) => {
+                let progress = Progress::new(catalog, &m.symbol, &m.status, &m.filled_quantity, &m.remaining_quantity)?;
+                let instrument = instrument(catalog, &m.symbol)?.1;
+                let price = parse_price(&instrument, "price", &m.price)?;
+                let quantity = parse_quantity(&instrument, "quantity", &m.quantity)?;
+                self.update(&m.order_id, version, |r| {
+                    progress.apply(r);
+                    r.order.price = price;
+                    r.order.quantity = quantity;
+                })
+            }
+            ExecutionMessage::Fill(m) => self.apply_fill(catalog, m, version),
+            // A refused command creates no order document (as in the in-process persister);
+            // a command's summary repeats what its other messages said.
+            ExecutionMessage::OrderRejected(_) | ExecutionMessage::CommandResult(_) => Ok(()),
+        }
+    }
+
+    fn apply_fill(&mut self, catalog: &Catalog, m: &FillMessage, version: Version) -> Result<(), FoldError> {
+        let (instrument_id, instrument) = instrument(catalog, &m.symbol)?;
+        let spec = instrument.spec();
+        let side: oms_core::model::Side = m.side.into();
+        // Buyers pay fees in base, sellers in quote (docs/events.md).
+        let (fee_asset, which) = match side {
+            oms_core::model::Side::Buy => (spec.base, "base"),
+            oms_core::model::Side::Sell => (spec.quote, "quote"),
+        };
+        let fee_asset = catalog.asset(fee_asset).ok_or_else(|| FoldError::UnknownAsset(which, m.symbol.clone()))?;
+        let fee = fee_asset
+            .amount_from_decimal(parse_decimal("fee", &m.fee)?)
+            .map_err(|source| MessageError::Value { field: "fee", source })?;
+        let trade_id = TradeId(parse_order_id("tradeId", &m.trade_id)?.0);
+        let execution = ExecutionRecord {
+            trade_id,
+            order_id: parse_order_id("orderId", &m.order_id)?,
+            instrument: instrument_id,
+            side,
+            price: parse_price(&instrument, "price", &m.price)?,
+            quantity: parse_quantity(&instrument, "quantity", &m.quantity)?,
+            fee,
+            maker: m.liquidity == "maker",
+            time: parse_time("time", &m.time)?,
+            sequence: version.sequence,
+        };
+        let account = parse_account("accountId", &m.account_id)?;
+        self.accounts.insert(account);
+        self.executions.insert((execution.order_id, trade_id), (account, execution));
+        let progress = Progress::new(catalog, &m.symbol, &m.status, &m.filled_quantity, &m.remaining_quantity)?;
+        self.update(&m.order_id, version, |r| {
+            progress.apply(r);
+            r.filled_value += i128::from(execution.price.0) * i128::from(execution.quantity.0);
+            r.updated = r.updated.max(execution.time);
+        })
+    }
+
+    /// Applies `change` to a known order unless the message is not newer than its state.
+    fn update(
+        &mut self,
+        order_id: &str,
+        version: Version,
+        change: impl FnOnce(&mut OrderRecord),
+    ) -> Result<(), FoldError> {
+        let id = parse_order_id("orderId", order_id)?;
+        match self.known.get_mut(&id) {
+            None => self.counts.orphans += 1,
+            Some((_, known)) if *known >= version => self.counts.stale += 1,
+            Some((record, known)) => {
+                change(record);
+                *known = version;
+                self.touched.insert(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch's documents; the batch state is reset, known orders are kept.
+    pub fn finish(&mut self) -> StreamBatch {
+        let orders =
+            std::mem::take(&mut self.touched).into_iter().filter_map(|id| self.known.get(&id).cloned()).collect();
+        StreamBatch {
+            orders,
+            executions: std::mem::take(&mut self.executions).into_values().collect(),
+            positions: std::mem::take(&mut self.positions).into_values().collect(),
+            accounts: std::mem::take(&mut self.accounts).into_iter().collect(),
+            checkpoints: std::mem::take(&mut self.offsets)
+                .into_iter()
+                .map(|((topic, partition), next_offset)| Checkpoint { topic, partition, next_offset })
+                .collect(),
+        }
+    }
+
+    /// After a write: forget finished orders (they change no more) and those whose stored
+    /// document was newer; keep at most `max` working ones (the rest are read back when
+    /// they change).
+    pub fn settle(&mut self, stale: &[OrderId], max: usize) {
+        for id in stale {
+            self.known.remove(id);
+        }
+        self.known.retain(|_, (record, _)| !record.order.status.is_final());
+        if self.known.len() > max {
+            self.known.clear();
+        }
+    }
+}
+
+/// Status and quantities after an event.
+struct Progress {
+    status: OrderStatus,
+    filled: Quantity,
+    leaves: Quantity,
+}
+
+impl Progress {
+    fn new(catalog: &Catalog, symbol: &str, status: &str, filled: &str, leaves: &str) -> Result<Self, FoldError> {
+        let instrument = instrument(catalog, symbol)?.1;
+        Ok(Self {
+            status: status_from(status).ok_or_else(|| FoldError::UnknownStatus(status.to_owned()))?,
+            filled: quantity_or_zero(&instrument, "filledQuantity", filled)?,
+            leaves: quantity_or_zero(&instrument, "remainingQuantity", leaves)?,
+        })
+    }
+
+    fn apply(&self, record: &mut OrderRecord) {
+        record.order.status = self.status;
+        record.order.filled = self.filled;
+        record.order.leaves = self.leaves;
+    }
+}
+
+fn instrument(catalog: &Catalog, symbol: &str) -> Result<(InstrumentId, oms_core::model::Instrument), FoldError> {
+    catalog
+        .by_symbol(symbol)
+        .map(|(id, listing)| (id, listing.instrument))
+        .ok_or_else(|| FoldError::UnknownSymbol(symbol.to_owned()))
+}
+
+/// A quantity that may be zero (filled, remaining): `quantity_from_decimal` refuses zero.
+fn quantity_or_zero(
+    instrument: &oms_core::model::Instrument,
+    field: &'static str,
+    text: &str,
+) -> Result<Quantity, FoldError> {
+    if parse_decimal(field, text)?.is_zero() {
+        return Ok(Quantity::ZERO);
+    }
+    Ok(parse_quantity(instrument, field, text)?)
+}
+
+/// The order an `orderAccepted` describes. Self-trade prevention is not on the message
+/// (v1), so the document says `NONE`.
+fn accepted_order(catalog: &Catalog, m: &OrderAcceptedMessage) -> Result<Order, FoldError> {
+    let (instrument_id, instrument) = instrument(catalog, &m.symbol)?;
+    Ok(Order {
+        id: parse_order_id("orderId", &m.order_id)?,
+        account: parse_account("accountId", &m.account_id)?,
+        client_order_id: ClientOrderId::new(&m.client_order_id)
+            .map_err(|_| MessageError::InvalidField { field: "clientOrderId", reason: "not a client order id" })?,
+        instrument: instrument_id,
+        side: m.side.into(),
+        order_type: m.order_type.into(),
+        time_in_force: m.time_in_force.into(),
+        self_trade_prevention: SelfTradePrevention::None,
+        post_only: m.post_only,
+        reduce_only: m.reduce_only,
+        status: status_from(&m.status).ok_or_else(|| FoldError::UnknownStatus(m.status.clone()))?,
+        price: parse_price(&instrument, "price", &m.price)?,
+        stop_price: m.stop_price.as_deref().map(|p| parse_price(&instrument, "stopPrice", p)).transpose()?,
+        quantity: parse_quantity(&instrument, "quantity", &m.quantity)?,
+        filled: quantity_or_zero(&instrument, "filledQuantity", &m.filled_quantity)?,
+        leaves: quantity_or_zero(&instrument, "remainingQuantity", &m.remaining_quantity)?,
+        expire_time: m.expire_time.as_deref().map(|t| parse_time("expireTime", t)).transpose()?,
+        created: parse_time("createdAt", &m.created_at)?,
+    })
+}
