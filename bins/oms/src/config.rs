@@ -54,9 +54,9 @@ pub struct ServeFlags {
     /// What an acknowledgement promises: `batch`, `interval:<ms>` or `none`.
     #[arg(long, env = "OMS_FSYNC")]
     pub fsync: Option<String>,
-    /// Service role: `all` (everything in one process) or, with --kafka, `engine` (the
-    /// shards of the `orders` partitions this process is assigned); `ingress` and
-    /// `persister` are not built yet.
+    /// Service role: `all` (everything in one process) or, with --kafka, `ingress` (HTTP
+    /// to `orders`), `engine` (the shards of the `orders` partitions this process is
+    /// assigned) or `persister` (`executions` and `risk-events` to MongoDB; needs --mongo).
     #[arg(long, env = "OMS_ROLE")]
     pub role: Option<String>,
     /// Binary TCP order-entry gateway address (docs/binary-protocol.md); off when absent.

@@ -61,6 +61,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return roles::engine::run(&args, &kafka.config, market);
         }
         ("engine", None) => anyhow::bail!("--role engine needs --kafka <brokers>"),
+        ("persister", Some(kafka)) => {
+            let Some(mongo) = &args.mongo else {
+                anyhow::bail!("--role persister needs --mongo <url> (the database it writes the decisions to)");
+            };
+            // The symbols, ticks, lots and asset scales that turn the messages' decimals
+            // back into the documents' engine integers: the engines' market definition.
+            anyhow::ensure!(args.demo, "--role persister needs --demo (the market definition) for now");
+            let market = demo::Demo::new(&args.data_dir)?.genesis();
+            return roles::persister::run(&kafka.config, mongo, &market);
+        }
+        ("persister", None) => anyhow::bail!("--role persister needs --kafka <brokers> and --mongo <url>"),
         ("ingress", Some(kafka)) => {
             // API keys and the market definition come from the demo set for now, like the
             // engines' market; the file it saves is what clients (and loadgen) read.

@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod ingress;
+pub mod persister;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
