@@ -375,3 +375,99 @@ fn accepted_order(catalog: &Catalog, m: &OrderAcceptedMessage) -> Result<Order, 
         created: parse_time("createdAt", &m.created_at)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use oms_core::prelude::*;
+    use oms_kafka::messages::{decode_execution, decode_risk_event};
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let asset = |id, code, scale| {
+            Action::DefineAsset(AssetSpec { id: AssetId(id), code: AssetCode::new(code).expect("code"), scale })
+        };
+        let market = [
+            asset(0, "USD", 6),
+            asset(1, "BTC", 8),
+            Action::AddInstrument(InstrumentSpec {
+                id: InstrumentId(0),
+                symbol: Symbol::new("BTC-USD").expect("symbol"),
+                base: AssetId(1),
+                quote: AssetId(0),
+                tick_size: dec!(0.01),
+                lot_size: dec!(0.0001),
+                quantity_min: dec!(0.0001),
+                quantity_max: dec!(10000),
+                notional_min: dec!(1),
+                notional_max: dec!(10000000),
+                price_band_bps: 1_000,
+                reference_price: dec!(60000),
+                maker_fee_ppm: 100,
+                taker_fee_ppm: 400,
+            }),
+        ];
+        super::super::market_catalog(&market).expect("market")
+    }
+
+    fn execution(json: &str) -> Decision {
+        Decision::Execution(Box::new(decode_execution(json.as_bytes()).expect("decodes")))
+    }
+
+    const ACCEPTED: &str = r#"{"type":"orderAccepted","v":1,"commandId":"c","sequence":"10","eventIndex":0,"eventCount":2,"orderId":"10","clientOrderId":"k","accountId":"7","symbol":"BTC-USD","side":"buy","orderType":"limit","timeInForce":"GTC","price":"60000","stopPrice":null,"quantity":"0.5","filledQuantity":"0","remainingQuantity":"0.5","status":"ACCEPTED","postOnly":false,"reduceOnly":false,"expireTime":null,"createdAt":"2023-11-14T22:13:20Z"}"#;
+    const FILL: &str = r#"{"type":"fill","v":1,"commandId":"d","sequence":"11","eventIndex":1,"eventCount":3,"tradeId":"1","orderId":"10","accountId":"7","symbol":"BTC-USD","side":"buy","price":"60000","quantity":"0.2","fee":"0.00001","feeAsset":"BTC","liquidity":"maker","status":"PARTIALLY_FILLED","filledQuantity":"0.2","remainingQuantity":"0.3","time":"2023-11-14T22:13:21Z"}"#;
+
+    #[test]
+    fn a_republished_older_state_does_not_overwrite_a_newer_one() {
+        let catalog = catalog();
+        let mut fold = Fold::default();
+        for message in [ACCEPTED, FILL, ACCEPTED] {
+            fold.apply(&catalog, &execution(message)).expect("folds");
+        }
+        let batch = fold.finish();
+        assert_eq!(batch.orders.len(), 1);
+        let (record, version) = &batch.orders[0];
+        assert_eq!((record.order.status, record.order.filled), (OrderStatus::PartiallyFilled, Quantity(2_000)));
+        assert_eq!(*version, Version { sequence: 11, event_index: 1 });
+        assert_eq!(record.filled_value, 6_000_000 * 2_000);
+        assert_eq!(fold.counts.stale, 1, "the second acceptance");
+        assert_eq!(batch.executions.len(), 1);
+        assert_eq!(batch.executions[0].1.fee, 1_000, "0.00001 BTC in satoshis");
+        // A later batch: the fill again (redelivered) changes nothing.
+        fold.apply(&catalog, &execution(FILL)).expect("folds");
+        assert!(fold.finish().orders.is_empty(), "nothing newer");
+    }
+
+    #[test]
+    fn updates_of_unknown_orders_are_read_back_first() {
+        let catalog = catalog();
+        let mut fold = Fold::default();
+        let decisions = [execution(FILL)];
+        assert_eq!(fold.missing_orders(&decisions), vec![OrderId(10)]);
+        let decisions = [execution(ACCEPTED), execution(FILL)];
+        assert!(fold.missing_orders(&decisions).is_empty(), "created in the batch");
+        fold.apply(&catalog, &execution(FILL)).expect("folds");
+        assert_eq!(fold.counts.orphans, 1, "never seen, never read back: counted, not invented");
+    }
+
+    #[test]
+    fn positions_keep_the_highest_sequence_and_may_be_short() {
+        let catalog = catalog();
+        let mut fold = Fold::default();
+        let position = |sequence: u64, quantity: &str| {
+            let json = format!(
+                r#"{{"type":"position","v":1,"sequence":"{sequence}","accountId":"3","symbol":"BTC-USD","quantity":"{quantity}","openCost":"-6000","realizedPnl":"-1.5"}}"#
+            );
+            Decision::Risk(decode_risk_event(json.as_bytes()).expect("decodes"))
+        };
+        fold.apply(&catalog, &position(12, "-0.1")).expect("folds");
+        fold.apply(&catalog, &position(11, "-0.3")).expect("folds");
+        let batch = fold.finish();
+        assert_eq!(batch.positions.len(), 1);
+        let p = batch.positions[0];
+        assert_eq!((p.sequence, p.position.net_base, p.position.open_cost_quote), (12, -10_000_000, -6_000_000_000));
+        assert_eq!(p.position.realized_pnl_quote, -1_500_000);
+        assert_eq!(fold.counts.stale, 1);
+    }
+}
