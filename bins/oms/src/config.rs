@@ -78,6 +78,11 @@ pub struct ServeFlags {
     /// Prefix of every topic and consumer-group name (several deployments on one cluster).
     #[arg(long, env = "OMS_KAFKA_TOPIC_PREFIX")]
     pub kafka_topic_prefix: Option<String>,
+    /// Longest time a broker may hold a consumer fetch waiting for data (default 50). Kafka
+    /// answers as soon as data arrives; brokers that do not (the test broker) add up to this
+    /// much latency per hop.
+    #[arg(long, env = "OMS_KAFKA_FETCH_WAIT_MS")]
+    pub kafka_fetch_wait_ms: Option<u32>,
     /// Redis URL (`redis://host:port`): cross-process idempotency keys and read caches.
     #[arg(long, env = "OMS_REDIS")]
     pub redis: Option<String>,
@@ -115,6 +120,7 @@ struct FileSettings {
     kafka_replication: Option<i32>,
     kafka_session_timeout_ms: Option<u32>,
     kafka_topic_prefix: Option<String>,
+    kafka_fetch_wait_ms: Option<u32>,
     redis: Option<String>,
     mongo: Option<String>,
     static_dir: Option<PathBuf>,
@@ -183,6 +189,7 @@ impl ServeFlags {
                     self.kafka_replication.or(file.kafka_replication),
                     self.kafka_session_timeout_ms.or(file.kafka_session_timeout_ms),
                     self.kafka_topic_prefix.or(file.kafka_topic_prefix),
+                    self.kafka_fetch_wait_ms.or(file.kafka_fetch_wait_ms),
                 )?),
                 None => None,
             },
@@ -215,6 +222,7 @@ impl KafkaArgs {
         replication: Option<i32>,
         session_timeout_ms: Option<u32>,
         prefix: Option<String>,
+        fetch_wait_ms: Option<u32>,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(!brokers.trim().is_empty(), "--kafka needs at least one broker address");
         let mut config = oms_kafka::KafkaConfig::new(&brokers);
@@ -231,6 +239,10 @@ impl KafkaArgs {
             anyhow::ensure!((1_000..=300_000).contains(&timeout), "--kafka-session-timeout-ms must be 1000..=300000");
             config.consumer.session_timeout_ms = timeout;
             config.consumer.heartbeat_interval_ms = (timeout / 10).max(100);
+        }
+        if let Some(wait) = fetch_wait_ms {
+            anyhow::ensure!((1..=500).contains(&wait), "--kafka-fetch-wait-ms must be 1..=500");
+            config.consumer.fetch_wait_ms_max = wait;
         }
         if let Some(prefix) = prefix {
             anyhow::ensure!(
