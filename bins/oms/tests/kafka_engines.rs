@@ -420,3 +420,41 @@ fn an_ingress_answers_http_orders_through_kafka_across_an_engine_kill() {
     assert!(journaled.values().all(|ids| ids.len() == 1), "an order was applied twice");
     eprintln!("{} orders acknowledged through the ingress, {pending} pending at the kill", acknowledged.len());
 }
+
+#[test]
+fn an_engine_without_the_shard_journals_refuses_partitions_with_history() {
+    let brokers = brokers();
+    let prefix = common::unique("ts-") + "-";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (shared, elsewhere) = (dir.path().join("shared"), dir.path().join("elsewhere"));
+    let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let mut config = KafkaConfig::for_tests(&brokers);
+    config.topics.orders.name = format!("{prefix}{}", config.topics.orders.name);
+    config.topics.orders.partitions = PARTITIONS;
+    config.producer.delivery_timeout_ms = 30_000;
+    oms_kafka::topics::ensure_topics(&config).expect("topics");
+    let producer = KafkaProducer::new(&config).expect("producer");
+    let mut a = engine(&brokers, &prefix, &shared, &log_a);
+    // History on BTC-USD's partition: orders applied and committed by engine a.
+    let btc = oms_kafka::topics::partition_for_key(b"BTC-USD", PARTITIONS);
+    for n in 0..5 {
+        let payload = new_order(&format!("cmd-{n}"), 1, "BTC-USD", true, n);
+        let receipt = producer.publish(TopicKind::Orders, "BTC-USD", payload.as_bytes()).expect("queued");
+        receipt.wait(Duration::from_secs(30)).expect("delivered");
+    }
+    let journal = shared.join("shards").join(btc.to_string());
+    common::eventually("engine a journals the orders", Duration::from_secs(60), || {
+        let accepted = journaled_orders(&shared).len();
+        (accepted == 5 && owned(&log_a).contains(&btc)).then_some(())
+    });
+    drop(producer);
+    // Stop a cleanly (its offsets are committed), then start b on storage without the journals.
+    Command::new("kill").args(["-TERM", &a.0.id().to_string()]).status().expect("kill -TERM");
+    common::eventually("engine a stops", Duration::from_secs(60), || a.0.try_wait().expect("wait"));
+    let mut b = engine(&brokers, &prefix, &elsewhere, &log_b);
+    let status = common::eventually("engine b refuses", Duration::from_secs(60), || b.0.try_wait().expect("wait"));
+    assert!(!status.success(), "engine b must refuse to start a shard from nothing");
+    let text = std::fs::read_to_string(&log_b).expect("log b");
+    assert!(text.contains("has history") && text.contains("holds no journal"), "{text}");
+    assert!(journal.join("journal").exists(), "engine a's journal is untouched");
+}

@@ -132,7 +132,10 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: Vec<Action>) -> anyhow
     while !stop.load(Ordering::Acquire) {
         match consumer.poll(Duration::from_millis(50)) {
             Ok(Some(ConsumerEvent::Assigned(gained))) => {
+                let committed = consumer.committed_offsets(Duration::from_secs(10)).unwrap_or_default();
                 for partition in gained {
+                    let history = committed.iter().find(|(p, _)| *p == partition).and_then(|(_, o)| *o);
+                    role.check_storage(partition, history)?;
                     let shard = role.open(partition).with_context(|| format!("opening shard {partition}"))?;
                     shards.insert(partition, shard);
                 }
@@ -174,6 +177,26 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: Vec<Action>) -> anyhow
 }
 
 impl Role {
+    /// Refuses to start a shard from nothing when the group has already committed offsets
+    /// for its partition: its journal then lives somewhere this process cannot see (a pod's
+    /// own volume), and a fresh shard would lose its books and reuse its order ids. Fail
+    /// closed; ADR 0003 says how the shard directories must be shared.
+    fn check_storage(&self, partition: i32, committed: Option<i64>) -> anyhow::Result<()> {
+        let dir = self.data_dir.join(partition.to_string());
+        let journaled = oms_core::journal::list_segments(&dir).map(|s| !s.is_empty()).unwrap_or(false);
+        if let Some(offset) = committed.filter(|o| *o > 0)
+            && !journaled
+        {
+            anyhow::bail!(
+                "partition {partition} has history (group offset {offset}) but {} holds no journal: \
+                 mount the shard directories every engine shares (docs/adr/0003-scale-out.md) rather than \
+                 start the shard from nothing",
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Opens shard `partition`: lock, recover, republish, start its publisher.
     fn open(&self, partition: i32) -> anyhow::Result<Shard> {
         let dir = self.data_dir.join(partition.to_string());
