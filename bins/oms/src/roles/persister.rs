@@ -164,30 +164,26 @@ struct Mongo {
 
 impl Role {
     /// Polls both topics until the batch is full, [`BATCH_WAIT`] passed since its first
-    /// record, or the role stops. A rebalance forgets the known orders.
+    /// record, or the role stops. Ready records are drained without waiting (a consumer
+    /// hands out one record per poll); only a round that found nothing waits, up to
+    /// [`POLL_TIMEOUT`], on `executions`. A rebalance forgets the known orders.
     fn gather(&mut self, consumers: &[EngineConsumer; 2], topics: &[String; 2], stop: &AtomicBool) -> Batch {
         let mut batch = Batch::new();
         let mut first: Option<Instant> = None;
         loop {
+            let before = batch.len();
             for (index, consumer) in consumers.iter().enumerate() {
-                match consumer.poll(POLL_TIMEOUT) {
-                    Ok(Some(ConsumerEvent::Record(record))) => {
-                        first.get_or_insert_with(Instant::now);
-                        batch.push((index, record));
-                    }
-                    Ok(Some(ConsumerEvent::Assigned(partitions))) => {
-                        tracing::info!(topic = %topics[index], ?partitions, "partitions assigned");
-                        self.fold.known.clear();
-                    }
-                    Ok(Some(ConsumerEvent::Revoked(partitions))) => {
-                        tracing::info!(topic = %topics[index], ?partitions, "partitions revoked");
-                        self.fold.known.clear();
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(topic = %topics[index], error = %e, "consumer"),
-                }
+                while batch.len() < BATCH_RECORDS_MAX
+                    && self.take(consumer.poll(Duration::ZERO), index, topics, &mut batch)
+                {}
             }
-            // Idle (nothing this round) also returns, so the caller logs and sees the stop flag.
+            if batch.len() == before {
+                self.take(consumers[0].poll(POLL_TIMEOUT), 0, topics, &mut batch);
+            }
+            if batch.len() > before {
+                first.get_or_insert_with(Instant::now);
+            }
+            // Idle (nothing at all) also returns, so the caller logs and sees the stop flag.
             let done = match first {
                 None => true,
                 Some(first) => batch.len() >= BATCH_RECORDS_MAX || first.elapsed() >= BATCH_WAIT,
@@ -196,6 +192,33 @@ impl Role {
                 return batch;
             }
         }
+    }
+
+    /// Handles one poll result; `true` when the consumer may have more ready.
+    fn take(
+        &mut self,
+        polled: Result<Option<ConsumerEvent>, oms_kafka::ConsumeError>,
+        index: usize,
+        topics: &[String; 2],
+        batch: &mut Batch,
+    ) -> bool {
+        match polled {
+            Ok(Some(ConsumerEvent::Record(record))) => batch.push((index, record)),
+            Ok(Some(ConsumerEvent::Assigned(partitions))) => {
+                tracing::info!(topic = %topics[index], ?partitions, "partitions assigned");
+                self.fold.known.clear();
+            }
+            Ok(Some(ConsumerEvent::Revoked(partitions))) => {
+                tracing::info!(topic = %topics[index], ?partitions, "partitions revoked");
+                self.fold.known.clear();
+            }
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(topic = %topics[index], error = %e, "consumer");
+                return false;
+            }
+        }
+        true
     }
 
     /// Decodes, reads back what the batch updates, folds and writes, retrying MongoDB
