@@ -52,7 +52,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     match (args.role.as_str(), &args.kafka) {
         ("all", None) => {}
-        ("all", Some(_)) => anyhow::bail!("--kafka goes with a split role (--role engine); --role all runs without it"),
+        ("all", Some(_)) => anyhow::bail!(
+            "--kafka goes with a split role (--role ingress, engine or persister); --role all runs without it"
+        ),
         ("engine", Some(kafka)) => {
             // Until instrument and account administration travel on `orders`, the market a
             // shard starts with is the demo market.

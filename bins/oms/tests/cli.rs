@@ -164,7 +164,18 @@ fn bad_flags_are_refused_with_a_clear_message() {
         (vec!["serve", "--listen", "nowhere"], "is not an address"),
         (vec!["serve", "--fsync", "sometimes"], "fsync policy must be"),
         (vec!["serve", "--role", "boss"], "--role must be"),
-        (vec!["serve", "--kafka", "127.0.0.1:9092"], "not available yet"),
+        (vec!["serve", "--kafka", "127.0.0.1:9092"], "goes with a split role"),
+        (vec!["serve", "--role", "engine"], "needs --kafka"),
+        (vec!["serve", "--role", "engine", "--kafka", "127.0.0.1:9"], "needs --demo"),
+        (vec!["serve", "--role", "persister", "--kafka", "127.0.0.1:9"], "needs --mongo"),
+        (
+            vec!["serve", "--role", "engine", "--kafka", "127.0.0.1:9", "--kafka-partitions", "0"],
+            "--kafka-partitions must be",
+        ),
+        (
+            vec!["serve", "--role", "ingress", "--kafka", "b:9", "--kafka-topic-prefix", "a b"],
+            "--kafka-topic-prefix must be",
+        ),
         (vec!["serve", "--tcp-listen", "port-nine"], "is not an address"),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
