@@ -217,17 +217,7 @@ impl PlaceOrder {
 
 /// API name of a status.
 pub fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::New => "NEW",
-        OrderStatus::Accepted => "ACCEPTED",
-        OrderStatus::Triggered => "TRIGGERED",
-        OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
-        OrderStatus::Filled => "FILLED",
-        OrderStatus::Cancelled => "CANCELLED",
-        OrderStatus::Rejected => "REJECTED",
-        OrderStatus::Expired => "EXPIRED",
-        OrderStatus::Settled => "SETTLED",
-    }
+    status.code()
 }
 
 /// API names of enum values.

@@ -220,31 +220,11 @@ fn stp_from(code: &str) -> Option<SelfTradePrevention> {
 
 /// Status as the REST API spells it.
 pub fn status_code(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::New => "NEW",
-        OrderStatus::Accepted => "ACCEPTED",
-        OrderStatus::Triggered => "TRIGGERED",
-        OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
-        OrderStatus::Filled => "FILLED",
-        OrderStatus::Cancelled => "CANCELLED",
-        OrderStatus::Rejected => "REJECTED",
-        OrderStatus::Expired => "EXPIRED",
-        OrderStatus::Settled => "SETTLED",
-    }
+    s.code()
 }
 
 /// Every status, for the archive's open/closed filters.
-pub const STATUSES: [OrderStatus; 9] = [
-    OrderStatus::New,
-    OrderStatus::Accepted,
-    OrderStatus::Triggered,
-    OrderStatus::PartiallyFilled,
-    OrderStatus::Filled,
-    OrderStatus::Cancelled,
-    OrderStatus::Rejected,
-    OrderStatus::Expired,
-    OrderStatus::Settled,
-];
+pub const STATUSES: [OrderStatus; 9] = OrderStatus::ALL;
 
 /// Status from its REST code (`None` for an unknown code).
 pub fn status_from(code: &str) -> Option<OrderStatus> {

@@ -5,16 +5,19 @@
 //! the fills the API reports. Load: four client threads, two accounts, resting sells and
 //! IOC buys at the same price, so trades happen all the time.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Process;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -50,17 +53,7 @@ fn http(port: u16, method: &str, path: &str, key: &str, body: &str) -> std::io::
     Ok((status, value))
 }
 
-/// The server process, killed when the test ends however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &Path, port: u16, log: &Path) -> Server {
+fn serve(data: &Path, port: u16, log: &Path) -> Process {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     let child = Command::new(OMS)
         .args([
@@ -79,7 +72,7 @@ fn serve(data: &Path, port: u16, log: &Path) -> Server {
         .stderr(Stdio::from(log))
         .spawn()
         .expect("spawn oms");
-    let child = Server(child);
+    let child = Process(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while http(port, "GET", "/ready", "", "").map(|r| r.0).ok() != Some(200) {
         assert!(Instant::now() < deadline, "oms did not become ready");

@@ -12,7 +12,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::Process;
 use std::time::{Duration, Instant};
 
 use oms_core::prelude::*;
@@ -25,26 +27,6 @@ const PARTITIONS: i32 = 4;
 const SYMBOLS: [&str; 3] = ["BTC-USD", "ETH-USD", "SOL-USD"];
 /// Commands before the kill and after it.
 const COMMANDS_PER_PHASE: usize = 150;
-
-fn brokers() -> String {
-    let brokers = std::env::var("OMS_TEST_KAFKA_BROKERS").unwrap_or_else(|_| {
-        panic!("OMS_TEST_KAFKA_BROKERS not set: run `bash scripts/services.sh start` and `eval \"$(bash scripts/services.sh env)\"`")
-    });
-    std::net::TcpStream::connect(&brokers).unwrap_or_else(|e| {
-        panic!("Kafka broker at {brokers} unreachable ({e}): run `bash scripts/services.sh start`")
-    });
-    brokers
-}
-
-/// A child process killed when the test ends, passed or failed (no stray engines).
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn engine(brokers: &str, prefix: &str, data: &Path, log: &Path) -> Process {
     role("engine", brokers, prefix, data, log, &[])
@@ -156,7 +138,7 @@ fn drain(
 
 #[test]
 fn two_engines_share_partitions_and_the_survivor_restores_a_killed_ones_books() {
-    let brokers = brokers();
+    let brokers = common::kafka_brokers();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let prefix = format!("t{}-{nanos}-", std::process::id());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -326,7 +308,7 @@ fn journaled_orders(data: &Path) -> BTreeMap<String, Vec<u64>> {
 
 #[test]
 fn an_ingress_answers_http_orders_through_kafka_across_an_engine_kill() {
-    let brokers = brokers();
+    let brokers = common::kafka_brokers();
     let prefix = common::unique("ti-") + "-";
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
@@ -423,7 +405,7 @@ fn an_ingress_answers_http_orders_through_kafka_across_an_engine_kill() {
 
 #[test]
 fn an_engine_without_the_shard_journals_refuses_partitions_with_history() {
-    let brokers = brokers();
+    let brokers = common::kafka_brokers();
     let prefix = common::unique("ts-") + "-";
     let dir = tempfile::tempdir().expect("tempdir");
     let (shared, elsewhere) = (dir.path().join("shared"), dir.path().join("elsewhere"));

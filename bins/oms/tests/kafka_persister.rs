@@ -14,8 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use common::db::Db;
 use common::{Private, eventually, free_port, service_env, unique};
-use mongodb::bson::{Document, doc};
+use mongodb::bson::Document;
 use oms_core::book::LevelBook;
 use oms_core::prelude::*;
 use oms_kafka::messages::TopicKind;
@@ -31,60 +32,6 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(90);
 /// An undecodable record the test puts on `executions`.
 const POISON: &[u8] = b"{not json";
 
-fn brokers() -> String {
-    let brokers = std::env::var("OMS_TEST_KAFKA_BROKERS").unwrap_or_else(|_| {
-        panic!("OMS_TEST_KAFKA_BROKERS not set: run `bash scripts/services.sh start` and `eval \"$(bash scripts/services.sh env)\"`")
-    });
-    std::net::TcpStream::connect(&brokers).unwrap_or_else(|e| {
-        panic!("Kafka broker at {brokers} unreachable ({e}): run `bash scripts/services.sh start`")
-    });
-    brokers
-}
-
-/// A test database of its own on `server`.
-struct Db {
-    runtime: tokio::runtime::Runtime,
-    db: mongodb::Database,
-    url: String,
-}
-
-impl Db {
-    fn new(server: &str) -> Db {
-        let name = unique("oms_persister_");
-        let url = format!("{server}/{name}");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let client = runtime.block_on(async {
-            let mut options = mongodb::options::ClientOptions::parse(&url).await.expect("mongo URL");
-            options.server_selection_timeout = Some(Duration::from_secs(3));
-            mongodb::Client::with_options(options).expect("client")
-        });
-        Db { db: client.database(&name), runtime, url }
-    }
-
-    fn shared() -> Db {
-        let server = service_env("OMS_TEST_MONGO_URL");
-        let db = Db::new(&server);
-        let ping = db.runtime.block_on(async { db.db.run_command(doc! { "ping": 1 }).await });
-        assert!(
-            ping.is_ok(),
-            "OMS_TEST_MONGO_URL={server} unreachable ({ping:?}): run `bash scripts/services.sh start`"
-        );
-        db
-    }
-
-    /// Every document of `collection` (`None` while reads fail).
-    fn all(&self, collection: &str) -> Option<Vec<Document>> {
-        self.runtime.block_on(async {
-            let mut cursor = self.db.collection::<Document>(collection).find(doc! {}).await.ok()?;
-            let mut all = Vec::new();
-            while cursor.advance().await.ok()? {
-                all.push(cursor.deserialize_current().ok()?);
-            }
-            Some(all)
-        })
-    }
-}
-
 /// One deployment: unique topic prefix, an engine and a persister process.
 struct Deployment {
     brokers: String,
@@ -98,7 +45,7 @@ struct Deployment {
 
 impl Deployment {
     fn new() -> Deployment {
-        let brokers = brokers();
+        let brokers = common::kafka_brokers();
         let prefix = unique("p").replace('x', "-") + "-";
         let mut config = KafkaConfig::for_tests(&brokers);
         for topic in [

@@ -9,69 +9,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Oms, Private, eventually, free_port, http, service_env, unique};
+use common::db::Db;
+use common::{Oms, Private, eventually, free_port, http, service_env};
 use mongodb::bson::{Document, doc};
 use serde_json::Value;
 
-/// A test database of its own on the shared server (or on `url`).
-struct Db {
-    runtime: tokio::runtime::Runtime,
-    db: mongodb::Database,
-    url: String,
-}
-
-impl Db {
-    fn new(server: &str) -> Db {
-        let name = unique("oms_test_");
-        let url = format!("{server}/{name}");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let client = runtime.block_on(async {
-            let mut options = mongodb::options::ClientOptions::parse(&url).await.expect("mongo URL");
-            options.server_selection_timeout = Some(Duration::from_secs(3));
-            mongodb::Client::with_options(options).expect("client")
-        });
-        Db { db: client.database(&name), runtime, url }
-    }
-
-    fn shared() -> Db {
-        let server = service_env("OMS_TEST_MONGO_URL");
-        let db = Db::new(&server);
-        let ping = db.runtime.block_on(async { db.db.run_command(doc! { "ping": 1 }).await });
-        assert!(
-            ping.is_ok(),
-            "OMS_TEST_MONGO_URL={server} unreachable ({ping:?}): run `bash scripts/services.sh start`"
-        );
-        db
-    }
-
-    fn all(&self, collection: &str) -> Option<Vec<Document>> {
-        use futures_like::collect;
-        self.runtime
-            .block_on(async { collect(self.db.collection::<Document>(collection).find(doc! {}).await.ok()?).await })
-    }
-
-    fn checkpoint(&self) -> Option<i64> {
-        let found = self
-            .runtime
-            .block_on(async {
-                self.db.collection::<Document>("checkpoints").find_one(doc! { "_id": "persister" }).await
-            })
-            .ok()??;
-        found.get_i64("sequence").ok()
-    }
-}
-
-mod futures_like {
-    use mongodb::Cursor;
-    use mongodb::bson::Document;
-
-    pub async fn collect(mut cursor: Cursor<Document>) -> Option<Vec<Document>> {
-        let mut all = Vec::new();
-        while cursor.advance().await.ok()? {
-            all.push(cursor.deserialize_current().ok()?);
-        }
-        Some(all)
-    }
+/// The in-process persister's checkpoint in `db` (`None` while there is none or reads fail).
+fn persisted_checkpoint(db: &Db) -> Option<i64> {
+    let found = db
+        .runtime
+        .block_on(async { db.db.collection::<Document>("checkpoints").find_one(doc! { "_id": "persister" }).await })
+        .ok()??;
+    found.get_i64("sequence").ok()
 }
 
 /// What the engine reports over REST, in the shape compared with MongoDB.
@@ -193,14 +142,14 @@ fn mongo_holds_exactly_what_the_engine_reports_across_restarts() {
     let oms = Oms::start(&data, &dir.path().join("2.log"), &[]);
     trade_some(&oms, 4);
     oms.stop();
-    let checkpoint = db.checkpoint().expect("checkpoint written");
+    let checkpoint = persisted_checkpoint(&db).expect("checkpoint written");
 
     // Back with --mongo: resumes from the checkpoint through the journal, no gap, no duplicate.
     let oms = Oms::start(&data, &dir.path().join("3.log"), &["--mongo", &db.url]);
     trade_some(&oms, 3);
     let last = assert_persisted_exactly(&oms, &db, &[2, 3], Duration::from_secs(30));
     assert_eq!(last.orders.len(), first.orders.len() + 7 * 3, "every order exactly once");
-    assert!(db.checkpoint().expect("checkpoint") > checkpoint, "checkpoint advanced");
+    assert!(persisted_checkpoint(&db).expect("checkpoint") > checkpoint, "checkpoint advanced");
     oms.stop();
 }
 

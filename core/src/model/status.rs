@@ -44,6 +44,22 @@ impl OrderStatus {
         }
     }
 
+    /// The status as every API spells it (`NEW`, `PARTIALLY_FILLED`, ...): HTTP, Kafka
+    /// messages and MongoDB documents all use this one table.
+    pub fn code(self) -> &'static str {
+        match self {
+            OrderStatus::New => "NEW",
+            OrderStatus::Accepted => "ACCEPTED",
+            OrderStatus::Triggered => "TRIGGERED",
+            OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
+            OrderStatus::Filled => "FILLED",
+            OrderStatus::Cancelled => "CANCELLED",
+            OrderStatus::Rejected => "REJECTED",
+            OrderStatus::Expired => "EXPIRED",
+            OrderStatus::Settled => "SETTLED",
+        }
+    }
+
     /// All statuses, for table tests and exhaustive reports.
     pub const ALL: [OrderStatus; 9] = [
         OrderStatus::New,

@@ -154,17 +154,7 @@ impl From<SelfTradePreventionName> for SelfTradePrevention {
 
 /// API name of an order status (`NEW`, `PARTIALLY_FILLED`, ...), as the HTTP API writes it.
 pub fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::New => "NEW",
-        OrderStatus::Accepted => "ACCEPTED",
-        OrderStatus::Triggered => "TRIGGERED",
-        OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
-        OrderStatus::Filled => "FILLED",
-        OrderStatus::Cancelled => "CANCELLED",
-        OrderStatus::Rejected => "REJECTED",
-        OrderStatus::Expired => "EXPIRED",
-        OrderStatus::Settled => "SETTLED",
-    }
+    status.code()
 }
 
 /// Parses a plain decimal string (digits, one optional leading `-`, one optional `.`; no

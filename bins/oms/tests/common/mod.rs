@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod db;
+
 pub const OMS: &str = env!("CARGO_BIN_EXE_oms");
 
 /// A service URL or binary path from the environment, or a loud failure saying how to get it.
@@ -239,5 +241,24 @@ impl Private {
 impl Drop for Private {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// The Kafka test broker of `scripts/services.sh`, or a loud failure saying how to start it.
+pub fn kafka_brokers() -> String {
+    let brokers = service_env("OMS_TEST_KAFKA_BROKERS");
+    std::net::TcpStream::connect(&brokers).unwrap_or_else(|e| {
+        panic!("Kafka broker at {brokers} unreachable ({e}): run `bash scripts/services.sh start`")
+    });
+    brokers
+}
+
+/// A child process killed when the test ends, passed or failed (no stray servers).
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
