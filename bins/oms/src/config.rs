@@ -98,6 +98,11 @@ pub struct ServeFlags {
     /// HTTP worker threads.
     #[arg(long, env = "OMS_HTTP_THREADS")]
     pub http_threads: Option<usize>,
+    /// `--role ingress`: commands waiting for their decision at most; beyond it the ingress
+    /// answers 503 at once instead of queueing (default 2048: about the measured capacity
+    /// times the latency worth waiting for).
+    #[arg(long, env = "OMS_INGRESS_DECISIONS_MAX")]
+    pub ingress_decisions_max: Option<usize>,
     /// Orders the HTTP layer keeps in memory; older finished ones are served from MongoDB
     /// (with --mongo) or dropped.
     #[arg(long, env = "OMS_HISTORY_ORDERS_MAX")]
@@ -127,6 +132,7 @@ struct FileSettings {
     log: Option<String>,
     http_threads: Option<usize>,
     history_orders_max: Option<usize>,
+    ingress_decisions_max: Option<usize>,
 }
 
 /// Resolved settings of `oms serve`.
@@ -146,6 +152,7 @@ pub struct ServeArgs {
     pub log: String,
     pub http_threads: usize,
     pub history_orders_max: usize,
+    pub ingress_decisions_max: usize,
 }
 
 impl ServeFlags {
@@ -165,6 +172,11 @@ impl ServeFlags {
         anyhow::ensure!(
             matches!(role.as_str(), "all" | "ingress" | "engine" | "persister"),
             "--role must be all, ingress, engine or persister"
+        );
+        let ingress_decisions_max = self.ingress_decisions_max.or(file.ingress_decisions_max).unwrap_or(2_048);
+        anyhow::ensure!(
+            (1..=1_000_000).contains(&ingress_decisions_max),
+            "--ingress-decisions-max must be 1..=1000000"
         );
         let http_threads = self.http_threads.or(file.http_threads).unwrap_or(2);
         anyhow::ensure!((1..=64).contains(&http_threads), "--http-threads must be 1..=64");
@@ -204,6 +216,7 @@ impl ServeFlags {
                 .or(file.history_orders_max)
                 .unwrap_or(oms_http::history::HISTORY_ORDERS_MAX)
                 .max(1),
+            ingress_decisions_max,
         })
     }
 }

@@ -440,3 +440,37 @@ fn an_engine_without_the_shard_journals_refuses_partitions_with_history() {
     assert!(text.contains("has history") && text.contains("holds no journal"), "{text}");
     assert!(journal.join("journal").exists(), "engine a's journal is untouched");
 }
+
+#[test]
+fn an_overloaded_ingress_sheds_with_503_instead_of_queueing() {
+    // No engine runs: a decision never comes, so the one admitted command waits while the
+    // next is refused at once.
+    let brokers = common::kafka_brokers();
+    let prefix = common::unique("tl-") + "-";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let extra = ["--listen", listen.as_str(), "--ingress-decisions-max", "1"];
+    let _ingress = role("ingress", &brokers, &prefix, dir.path(), &dir.path().join("i.log"), &extra);
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    let accounts: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("demo-accounts.json")).expect("keys"))
+            .expect("JSON");
+    let key = accounts[1]["apiKey"].as_str().expect("a key").to_owned();
+    let order = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"60000.00","quantity":"0.01"}"#;
+    let waiting_key = key.clone();
+    let waiting = std::thread::spawn(move || {
+        common::try_http(port, "POST", "/api/orders", Some(&waiting_key), None, order).expect("answered")
+    });
+    common::eventually("one command waits for its decision", Duration::from_secs(30), || {
+        let metrics = common::try_http(port, "GET", "/metrics", None, None, "").ok()?;
+        metrics.body.contains("oms_ingress_waiting 1").then_some(())
+    });
+    let shed = common::try_http(port, "POST", "/api/orders", Some(&key), None, order).expect("answered");
+    assert_eq!(shed.status, 503, "{}", shed.body);
+    assert_eq!(shed.json()["code"], "overloaded", "{}", shed.body);
+    let timed_out = waiting.join().expect("client thread");
+    assert_eq!(timed_out.status, 504, "no engine, no decision: {}", timed_out.body);
+}

@@ -44,8 +44,6 @@ use crate::config::ServeArgs;
 
 /// How long a client waits for its command's decision.
 const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
-/// Commands waiting for decisions at most; beyond it the ingress answers 503.
-const WAITING_MAX: usize = 100_000;
 
 /// A command waiting for its `executions` messages.
 struct Waiter {
@@ -65,6 +63,9 @@ struct Ingress {
     instance: String,
     next_command: AtomicU64,
     waiting: Mutex<HashMap<String, Waiter>>,
+    /// Admission limit on `waiting` (`--ingress-decisions-max`): past it, 503 at once, so
+    /// overload sheds load instead of growing latency to the decision timeout.
+    waiting_max: usize,
     /// Counters for `/metrics`.
     placed: AtomicU64,
     timeouts: AtomicU64,
@@ -106,6 +107,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &[Action], keys: ApiKe
         instance: format!("in-{nanos:x}"),
         next_command: AtomicU64::new(0),
         waiting: Mutex::new(HashMap::new()),
+        waiting_max: args.ingress_decisions_max,
         placed: AtomicU64::new(0),
         timeouts: AtomicU64::new(0),
         refused: AtomicU64::new(0),
@@ -244,7 +246,7 @@ impl Ingress {
         let (done, decided) = oneshot::channel();
         {
             let mut waiting = self.waiting.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
-            if waiting.len() >= WAITING_MAX {
+            if waiting.len() >= self.waiting_max {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 return Err(Problem::unavailable("overloaded", "too many commands waiting for decisions"));
             }
