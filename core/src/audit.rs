@@ -106,8 +106,7 @@ pub fn check<B: PriceTimeBook>(engine: &Engine<B>) -> Result<(), Violation> {
             return Err(Violation::BookCrossed { instrument: instrument.id(), bid, ask });
         }
     }
-    let assets: Vec<AssetId> =
-        (0..engine.config().assets_max as u16).map(AssetId).filter(|a| engine.asset(*a).is_some()).collect();
+    let assets: Vec<AssetId> = engine.assets().map(|a| a.spec().id).collect();
     for &asset in &assets {
         let totals = engine.asset_totals(asset).unwrap_or_default();
         let mut held = 0i64;

@@ -220,6 +220,16 @@ impl KafkaConfig {
         config
     }
 
+    /// Prefixes every topic name and the consumer group with `prefix` (several deployments,
+    /// or test runs, on one cluster).
+    pub fn prefix_names(&mut self, prefix: &str) {
+        let topics = &mut self.topics;
+        for topic in [&mut topics.orders, &mut topics.executions, &mut topics.prices, &mut topics.risk_events] {
+            topic.name = format!("{prefix}{}", topic.name);
+        }
+        self.consumer.group_id = format!("{prefix}{}", self.consumer.group_id);
+    }
+
     /// librdkafka settings shared by every client.
     fn base(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
@@ -318,5 +328,14 @@ mod tests {
             assert!(config.consumer.heartbeat_interval_ms * 3 <= config.consumer.session_timeout_ms);
             assert!(config.producer.request_timeout_ms < config.producer.delivery_timeout_ms);
         }
+    }
+
+    #[test]
+    fn a_prefix_names_every_topic_and_the_group() {
+        let mut config = KafkaConfig::new("b:9092");
+        config.prefix_names("blue-");
+        let names: Vec<&str> = config.topics.all().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["blue-orders", "blue-executions", "blue-prices", "blue-risk-events"]);
+        assert_eq!(config.consumer.group_id, "blue-oms-engine");
     }
 }

@@ -262,11 +262,7 @@ impl KafkaArgs {
                 prefix.len() <= 64 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
                 "--kafka-topic-prefix must be at most 64 of [A-Za-z0-9._-]"
             );
-            let topics = &mut config.topics;
-            for topic in [&mut topics.orders, &mut topics.executions, &mut topics.prices, &mut topics.risk_events] {
-                topic.name = format!("{prefix}{}", topic.name);
-            }
-            config.consumer.group_id = format!("{prefix}{}", config.consumer.group_id);
+            config.prefix_names(&prefix);
         }
         Ok(Self { config })
     }

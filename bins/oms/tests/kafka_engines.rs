@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use oms_core::prelude::*;
 use oms_kafka::messages::TopicKind;
-use oms_kafka::{KafkaConfig, KafkaProducer, TailConsumer};
+use oms_kafka::{KafkaProducer, TailConsumer};
 use serde_json::Value;
 
 const OMS: &str = env!("CARGO_BIN_EXE_oms");
@@ -143,18 +143,7 @@ fn two_engines_share_partitions_and_the_survivor_restores_a_killed_ones_books() 
     let prefix = format!("t{}-{nanos}-", std::process::id());
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut config = KafkaConfig::for_tests(&brokers);
-    for topic in [
-        &mut config.topics.orders,
-        &mut config.topics.executions,
-        &mut config.topics.prices,
-        &mut config.topics.risk_events,
-    ] {
-        topic.name = format!("{prefix}{}", topic.name);
-        topic.partitions = PARTITIONS;
-    }
-    // The test broker can stall for a few seconds under load; let the producer retry.
-    config.producer.delivery_timeout_ms = 30_000;
+    let config = common::kafka_test_config(&brokers, &prefix, PARTITIONS);
     oms_kafka::topics::ensure_topics(&config).expect("topics");
     let tail = TailConsumer::new(&config, &config.topics.executions.name).expect("executions tail");
     let producer = KafkaProducer::new(&config).expect("producer");
@@ -275,7 +264,7 @@ fn two_engines_share_partitions_and_the_survivor_restores_a_killed_ones_books() 
         .unwrap_or_else(|e| panic!("shard {partition} recovers: {e}"));
         let engine = recovered.engine;
         oms_core::audit::check(&engine).unwrap_or_else(|v| panic!("shard {partition}: {v}"));
-        for asset in (0..16u16).map(AssetId).filter(|a| engine.asset(*a).is_some()) {
+        for asset in engine.assets().map(|a| a.spec().id) {
             let totals = engine.asset_totals(asset).expect("defined");
             *supply.entry(asset).or_default() += totals.supply;
             let held: i64 = engine
@@ -410,10 +399,7 @@ fn an_engine_without_the_shard_journals_refuses_partitions_with_history() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (shared, elsewhere) = (dir.path().join("shared"), dir.path().join("elsewhere"));
     let (log_a, log_b) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    let mut config = KafkaConfig::for_tests(&brokers);
-    config.topics.orders.name = format!("{prefix}{}", config.topics.orders.name);
-    config.topics.orders.partitions = PARTITIONS;
-    config.producer.delivery_timeout_ms = 30_000;
+    let config = common::kafka_test_config(&brokers, &prefix, PARTITIONS);
     oms_kafka::topics::ensure_topics(&config).expect("topics");
     let producer = KafkaProducer::new(&config).expect("producer");
     let mut a = engine(&brokers, &prefix, &shared, &log_a);

@@ -47,19 +47,7 @@ impl Deployment {
     fn new() -> Deployment {
         let brokers = common::kafka_brokers();
         let prefix = unique("p").replace('x', "-") + "-";
-        let mut config = KafkaConfig::for_tests(&brokers);
-        for topic in [
-            &mut config.topics.orders,
-            &mut config.topics.executions,
-            &mut config.topics.prices,
-            &mut config.topics.risk_events,
-        ] {
-            topic.name = format!("{prefix}{}", topic.name);
-        }
-        config.topics.orders.partitions = PARTITIONS;
-        config.topics.executions.partitions = PARTITIONS;
-        // The test broker can stall for a few seconds under load; let the producer retry.
-        config.producer.delivery_timeout_ms = 30_000;
+        let config = common::kafka_test_config(&brokers, &prefix, PARTITIONS);
         oms_kafka::topics::ensure_topics(&config).expect("topics");
         let dir = tempfile::tempdir().expect("tempdir");
         Deployment { brokers, prefix, dir, config, engine: None, persister: None, persister_starts: 0 }

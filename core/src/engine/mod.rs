@@ -258,6 +258,11 @@ impl<B: PriceTimeBook> Engine<B> {
         self.assets.get(id.0 as usize)?.as_ref()
     }
 
+    /// Every defined asset, by id.
+    pub fn assets(&self) -> impl Iterator<Item = &Asset> {
+        self.assets.iter().flatten()
+    }
+
     /// Deposits net of withdrawals, and fees collected, per asset.
     pub fn asset_totals(&self, id: AssetId) -> Option<AssetTotals> {
         self.asset(id)?;

@@ -218,10 +218,8 @@ impl Role {
         let mut handle = builder.start().with_context(|| format!("starting shard {partition} (recovery)"))?;
         let stream = partition.unsigned_abs();
         let (applied, catalog, positions) = read_engine(&mut handle, move |engine| {
-            let assets: Vec<Asset> =
-                (0..engine.config().assets_max as u16).filter_map(|id| engine.asset(AssetId(id)).copied()).collect();
-            let positions = Positions::of(engine);
-            (engine.stream_offset(stream), Catalog::new(engine.instruments().copied(), assets), positions)
+            let catalog = Catalog::new(engine.instruments().copied(), engine.assets().copied());
+            (engine.stream_offset(stream), catalog, Positions::of(engine))
         })?;
         let subscription = handle.subscribe(SUBSCRIPTION_EVENTS_MAX);
         let published = republish(&dir, &catalog, &self.producer, &handle)?;
@@ -410,9 +408,7 @@ impl Positions {
     /// The engine's positions now (run on the engine thread).
     fn of(engine: &Engine) -> Self {
         let instruments: BTreeMap<_, _> = engine.instruments().map(|i| (i.id(), *i)).collect();
-        let assets = (0..engine.config().assets_max as u16)
-            .filter_map(|id| engine.asset(AssetId(id)).map(|a| (AssetId(id), *a)))
-            .collect();
+        let assets = engine.assets().map(|a| (a.spec().id, *a)).collect();
         let mut book = BTreeMap::new();
         for account in engine.accounts() {
             for (index, position) in account.positions.iter().enumerate() {

@@ -93,15 +93,13 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &[Action], keys: ApiKe
         };
         engine.apply(&command, &mut CountingSink::default());
     }
-    let assets: Vec<Asset> =
-        (0..engine.config().assets_max as u16).filter_map(|id| engine.asset(AssetId(id)).copied()).collect();
     let tail = TailConsumer::new(kafka, &kafka.topics.executions.name).context("following executions")?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let state: Shared = Arc::new(Ingress {
         producer: KafkaProducer::new(kafka).context("creating the Kafka producer")?,
         keys,
         catalog: oms_http::catalog::Catalog::from_engine(&engine),
-        reference: oms_kafka::messages::Catalog::new(engine.instruments().copied(), assets),
+        reference: oms_kafka::messages::Catalog::new(engine.instruments().copied(), engine.assets().copied()),
         orders_topic: kafka.topics.orders.name.clone(),
         partitions,
         instance: format!("in-{nanos:x}"),

@@ -253,6 +253,18 @@ pub fn kafka_brokers() -> String {
     brokers
 }
 
+/// Client settings of a test run: its own `prefix` on every topic, `partitions` on
+/// `orders` and `executions`, and a producer that rides out the test broker's stalls.
+pub fn kafka_test_config(brokers: &str, prefix: &str, partitions: i32) -> oms_kafka::KafkaConfig {
+    let mut config = oms_kafka::KafkaConfig::for_tests(brokers);
+    config.prefix_names(prefix);
+    config.topics.orders.partitions = partitions;
+    config.topics.executions.partitions = partitions;
+    // The test broker can stall for a few seconds under load; let the producer retry.
+    config.producer.delivery_timeout_ms = 30_000;
+    config
+}
+
 /// A child process killed when the test ends, passed or failed (no stray servers).
 pub struct Process(pub Child);
 
