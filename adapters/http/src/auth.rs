@@ -33,6 +33,29 @@ impl ApiKeys {
     pub fn insert(&mut self, key: &str, principal: Principal) {
         self.by_digest.insert(digest(key), principal);
     }
+    /// Registers the key whose SHA-256 digest is `digest` (key files may hold digests
+    /// only); false when that key is already registered, which is left unchanged.
+    pub fn insert_digest(&mut self, digest: [u8; 32], principal: Principal) -> bool {
+        match self.by_digest.entry(digest) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(principal);
+                true
+            }
+        }
+    }
+    /// The digest a key is registered under.
+    pub fn digest(key: &str) -> [u8; 32] {
+        digest(key)
+    }
+    /// Registered keys.
+    pub fn len(&self) -> usize {
+        self.by_digest.len()
+    }
+    /// True when no key is registered (nobody can call the API).
+    pub fn is_empty(&self) -> bool {
+        self.by_digest.is_empty()
+    }
     /// The principal of `key`.
     pub fn resolve(&self, key: &str) -> Option<Principal> {
         self.by_digest.get(&digest(key)).copied()

@@ -48,6 +48,14 @@ pub struct ServeFlags {
     /// Load the demo market (instruments, funded accounts, API keys) and run the liquidity bot.
     #[arg(long, env = "OMS_DEMO", num_args = 0..=1, default_missing_value = "true")]
     pub demo: Option<bool>,
+    /// Market definition (assets, instruments, opening balances) a new journal starts
+    /// with; TOML, see `bins/oms/src/market.rs`. `--demo` brings its own.
+    #[arg(long, env = "OMS_MARKET")]
+    pub market: Option<PathBuf>,
+    /// API keys (TOML: account, key or its sha256, admin), typically mounted from a
+    /// Secret; added to the demo keys with `--demo`.
+    #[arg(long, env = "OMS_API_KEYS")]
+    pub api_keys: Option<PathBuf>,
     /// With --demo: run the liquidity bot (default true).
     #[arg(long, env = "OMS_DEMO_LIQUIDITY", num_args = 0..=1, default_missing_value = "true")]
     pub demo_liquidity: Option<bool>,
@@ -116,6 +124,8 @@ struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     demo: Option<bool>,
+    market: Option<PathBuf>,
+    api_keys: Option<PathBuf>,
     demo_liquidity: Option<bool>,
     fsync: Option<String>,
     role: Option<String>,
@@ -141,6 +151,8 @@ pub struct ServeArgs {
     pub listen: String,
     pub data_dir: PathBuf,
     pub demo: bool,
+    pub market: Option<PathBuf>,
+    pub api_keys: Option<PathBuf>,
     pub demo_liquidity: bool,
     pub fsync: FsyncPolicy,
     pub role: String,
@@ -187,10 +199,18 @@ impl ServeFlags {
             ),
             None => None,
         };
+        let demo = self.demo.or(file.demo).unwrap_or(false);
+        let market = self.market.or(file.market);
+        anyhow::ensure!(
+            !(demo && market.is_some()),
+            "--demo brings its own market: give either --demo or --market, not both"
+        );
         Ok(ServeArgs {
             listen,
             data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "./data".into()),
-            demo: self.demo.or(file.demo).unwrap_or(false),
+            demo,
+            market,
+            api_keys: self.api_keys.or(file.api_keys),
             demo_liquidity: self.demo_liquidity.or(file.demo_liquidity).unwrap_or(true),
             fsync,
             role,

@@ -1,5 +1,5 @@
-//! `--demo`: a small live market for newcomers. Instruments BTC-USD, ETH-USD and SOL-USD,
-//! five funded accounts (the first with admin scope) whose API keys are printed and saved to
+//! `--demo`: a small live market for newcomers. Instruments BTC-USD, ETH-USD and SOL-USD
+//! (`demo-market.toml`), five funded accounts (the first with admin scope) whose API keys are printed and saved to
 //! `<data-dir>/demo-accounts.json`, and a liquidity bot that quotes and trades so the book
 //! and the chart move. Keys are generated once and reused on restart.
 
@@ -10,11 +10,11 @@ use anyhow::Context;
 use oms_core::pipeline::EngineHandle;
 use oms_core::prelude::*;
 use oms_http::DemoAccount;
-use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-const USD: AssetId = AssetId(0);
+use crate::market::Market;
+
 /// The account the liquidity bot quotes from (not listed on the login screen).
 const MARKET_MAKER: AccountId = AccountId(900);
 /// The account the bot takes liquidity with.
@@ -49,22 +49,6 @@ pub struct Demo {
 #[derive(Clone, Debug)]
 pub struct MarketMaker {
     instruments: Vec<(InstrumentId, i64)>,
-}
-
-fn instruments() -> [(
-    InstrumentId,
-    &'static str,
-    AssetId,
-    &'static str,
-    rust_decimal::Decimal,
-    rust_decimal::Decimal,
-    rust_decimal::Decimal,
-); 3] {
-    [
-        (InstrumentId(0), "BTC-USD", AssetId(1), "BTC", dec!(0.01), dec!(0.0001), dec!(60000)),
-        (InstrumentId(1), "ETH-USD", AssetId(2), "ETH", dec!(0.01), dec!(0.001), dec!(3000)),
-        (InstrumentId(2), "SOL-USD", AssetId(3), "SOL", dec!(0.001), dec!(0.01), dec!(150)),
-    ]
 }
 
 impl Demo {
@@ -119,54 +103,14 @@ impl Demo {
         Ok(())
     }
 
-    /// Commands that create the demo market (applied to an empty journal only).
-    pub fn genesis(&self) -> Vec<Action> {
-        let mut actions =
-            vec![Action::DefineAsset(AssetSpec { id: USD, code: AssetCode::new("USD").expect("valid"), scale: 6 })];
-        for (id, symbol, base, code, tick, lot, reference) in instruments() {
-            actions.push(Action::DefineAsset(AssetSpec {
-                id: base,
-                code: AssetCode::new(code).expect("valid"),
-                scale: 8,
-            }));
-            actions.push(Action::AddInstrument(InstrumentSpec {
-                id,
-                symbol: Symbol::new(symbol).expect("valid"),
-                base,
-                quote: USD,
-                tick_size: tick,
-                lot_size: lot,
-                quantity_min: lot,
-                quantity_max: dec!(10000),
-                notional_min: dec!(1),
-                notional_max: dec!(10000000),
-                price_band_bps: 1_000,
-                reference_price: reference,
-                maker_fee_ppm: 100,
-                taker_fee_ppm: 400,
-            }));
-        }
-        let accounts = self.accounts.iter().map(|a| a.account).chain([MARKET_MAKER, TAKER]);
-        for account in accounts {
-            actions.push(Action::Deposit(BalanceTransfer { account, asset: USD, amount: 10_000_000 * 1_000_000 }));
-            for (_, _, base, _, _, _, _) in instruments() {
-                actions.push(Action::Deposit(BalanceTransfer { account, asset: base, amount: 100_000 * 100_000_000 }));
-            }
-        }
-        actions
+    /// The demo market (`demo-market.toml`): assets, instruments and opening balances.
+    pub fn market() -> Market {
+        Market::parse(include_str!("demo-market.toml")).expect("the demo market is valid (tested)")
     }
 
     /// Reference prices in ticks for the bot.
-    pub fn market_maker(&self) -> MarketMaker {
-        MarketMaker {
-            instruments: instruments()
-                .iter()
-                .map(|(id, _, _, _, tick, _, reference)| {
-                    let ticks = (reference / tick).trunc();
-                    (*id, i64::try_from(ticks).unwrap_or(1))
-                })
-                .collect(),
-        }
+    pub fn market_maker(market: &Market) -> MarketMaker {
+        MarketMaker { instruments: market.reference_ticks() }
     }
 }
 

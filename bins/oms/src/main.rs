@@ -7,6 +7,8 @@
 
 mod config;
 mod demo;
+mod keys;
+mod market;
 mod roles;
 
 use std::time::Duration;
@@ -21,6 +23,7 @@ use oms_http::external::External;
 use oms_http::{AppState, HttpConfig, router};
 
 use crate::config::{Cli, Command, ServeArgs};
+use crate::market::Market;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -50,17 +53,20 @@ fn replay(data_dir: &std::path::Path) -> anyhow::Result<()> {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.log);
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let serves_api = matches!(args.role.as_str(), "all" | "ingress");
+    let Setup { market, keys, demo } = setup(&args, serves_api)?;
+    let needs_market = |role: &str| {
+        market
+            .as_ref()
+            .with_context(|| format!("--role {role} needs --market <file> (or --demo): the market definition"))
+    };
     match (args.role.as_str(), &args.kafka) {
         ("all", None) => {}
         ("all", Some(_)) => anyhow::bail!(
             "--kafka goes with a split role (--role ingress, engine or persister); --role all runs without it"
         ),
         ("engine", Some(kafka)) => {
-            // Until instrument and account administration travel on `orders`, the market a
-            // shard starts with is the demo market.
-            anyhow::ensure!(args.demo, "--role engine needs --demo (the market definition) for now");
-            let market = demo::Demo::new(&args.data_dir)?.genesis();
-            return roles::engine::run(&args, &kafka.config, market);
+            return roles::engine::run(&args, &kafka.config, needs_market("engine")?.actions().to_vec());
         }
         ("engine", None) => anyhow::bail!("--role engine needs --kafka <brokers>"),
         ("persister", Some(kafka)) => {
@@ -69,25 +75,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             };
             // The symbols, ticks, lots and asset scales that turn the messages' decimals
             // back into the documents' engine integers: the engines' market definition.
-            anyhow::ensure!(args.demo, "--role persister needs --demo (the market definition) for now");
-            let market = demo::Demo::new(&args.data_dir)?.genesis();
-            return roles::persister::run(&kafka.config, mongo, &market);
+            return roles::persister::run(&kafka.config, mongo, needs_market("persister")?);
         }
         ("persister", None) => anyhow::bail!("--role persister needs --kafka <brokers> and --mongo <url>"),
         ("ingress", Some(kafka)) => {
-            // API keys and the market definition come from the demo set for now, like the
-            // engines' market; the file it saves is what clients (and loadgen) read.
-            anyhow::ensure!(args.demo, "--role ingress needs --demo (API keys and the market definition) for now");
-            let demo = demo::Demo::new(&args.data_dir)?;
-            let mut keys = ApiKeys::default();
-            for account in demo.accounts() {
-                keys.insert(&account.api_key, Principal { account: account.account, admin: account.admin });
-            }
-            demo.print_and_save()?;
-            return roles::ingress::run(&args, &kafka.config, &demo.genesis(), keys);
+            let market = needs_market("ingress")?;
+            anyhow::ensure!(
+                !keys.is_empty(),
+                "--role ingress needs --api-keys <file> (or --demo): nobody could call it"
+            );
+            return roles::ingress::run(&args, &kafka.config, market, keys);
         }
         ("ingress", None) => anyhow::bail!("--role ingress needs --kafka <brokers>"),
         (role, _) => anyhow::bail!("unknown role {role:?} (all, ingress, engine or persister)"),
+    }
+    if keys.is_empty() {
+        tracing::warn!("no API keys (--api-keys or --demo): every API call will be refused with 401");
     }
     let mut builder = Engine::builder()
         .config(config::engine_config())
@@ -95,29 +98,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .ring_slots(1 << 16)
         // The stages share this box with the HTTP workers: back off to sleep when idle.
         .wait_strategy(oms_core::pipeline::WaitMode::Backoff(Duration::from_micros(50)));
-    let demo = args.demo.then(|| demo::Demo::new(&args.data_dir)).transpose()?;
-    if let Some(demo) = &demo {
-        for action in demo.genesis() {
-            builder = builder.genesis(action);
-        }
+    for action in market.iter().flat_map(Market::actions) {
+        builder = builder.genesis(*action);
     }
     let handle = builder.start().context("starting the engine (recovery)")?;
     let recovery = handle.recovery();
     tracing::info!(last_sequence = recovery.last_sequence, replayed = recovery.replayed, snapshot = ?recovery.snapshot_sequence, truncated = recovery.truncated_bytes, "recovered");
-    let mut keys = ApiKeys::default();
-    let mut http = HttpConfig {
+    let http = HttpConfig {
         static_dir: Some(args.static_dir.clone()),
         history_from: Some((args.data_dir.clone(), config::engine_config())),
         history_orders_max: args.history_orders_max,
+        demo_accounts: demo.as_ref().map(demo::Demo::listing),
         ..HttpConfig::default()
     };
-    if let Some(demo) = &demo {
-        for account in demo.accounts() {
-            keys.insert(&account.api_key, Principal { account: account.account, admin: account.admin });
-        }
-        http.demo_accounts = Some(demo.listing());
-        demo.print_and_save()?;
-    }
     let gateway = match args.tcp_listen {
         Some(listen) => {
             let keys = keys.clone();
@@ -160,10 +153,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener =
             tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
         tracing::info!(listen = %args.listen, dashboard = %args.static_dir.display(), "serving");
-        let bot = demo
+        let bot = market
             .as_ref()
-            .filter(|_| args.demo_liquidity)
-            .map(|d| tokio::spawn(demo::liquidity_bot(handle.clone(), d.market_maker())));
+            .filter(|_| demo.is_some() && args.demo_liquidity)
+            .map(|m| tokio::spawn(demo::liquidity_bot(handle.clone(), demo::Demo::market_maker(m))));
         drop(handle);
         let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
@@ -185,6 +178,42 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let report = shutdown_handle.shutdown().map_err(|e| anyhow::anyhow!("engine shutdown: {e}"))?;
     tracing::info!(last_sequence = report.last_sequence, state_hash = format!("{:016x}", report.state_hash), snapshot = ?report.snapshot, "stopped");
     Ok(())
+}
+
+/// What a server starts with: the market a new journal is created with, and who may call.
+struct Setup {
+    market: Option<Market>,
+    keys: ApiKeys,
+    demo: Option<demo::Demo>,
+}
+
+/// `--market`/`--api-keys` files, or the demo's market and keys, or both key sets. A role
+/// that serves the API prints and saves the demo keys (one writer of the file clients read).
+fn setup(args: &ServeArgs, serves_api: bool) -> anyhow::Result<Setup> {
+    let demo = args.demo.then(|| demo::Demo::new(&args.data_dir)).transpose()?;
+    let market = match (&args.market, &demo) {
+        (Some(path), _) => Some(Market::load(path)?),
+        (None, Some(_)) => Some(demo::Demo::market()),
+        (None, None) => None,
+    };
+    let mut keys = match &args.api_keys {
+        Some(path) => keys::load(path)?,
+        None => ApiKeys::default(),
+    };
+    if let Some(demo) = &demo {
+        for account in demo.accounts() {
+            let principal = Principal { account: account.account, admin: account.admin };
+            anyhow::ensure!(
+                keys.insert_digest(ApiKeys::digest(&account.api_key), principal),
+                "demo account {}'s key is also in --api-keys",
+                account.account.0
+            );
+        }
+        if serves_api {
+            demo.print_and_save()?;
+        }
+    }
+    Ok(Setup { market, keys, demo })
 }
 
 pub(crate) async fn shutdown_signal() {

@@ -36,14 +36,18 @@ fn serve(data: &Path, static_dir: &Path, port: u16, log: &Path) -> Child {
 }
 
 fn serve_with(data: &Path, static_dir: &Path, port: u16, log: &Path, extra: &[&str]) -> Child {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--demo".as_ref(), "--demo-liquidity".as_ref(), "false".as_ref()];
+    args.extend(["--data-dir".as_ref(), data.as_os_str(), "--static-dir".as_ref(), static_dir.as_os_str()]);
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    serve_ready(port, log, &args)
+}
+
+/// `oms serve --listen 127.0.0.1:<port> <args>`, once `/ready` answers 200.
+fn serve_ready(port: u16, log: &Path, args: &[&std::ffi::OsStr]) -> Child {
     let log = std::fs::File::create(log).expect("log file");
     let child = Command::new(OMS)
-        .args(["serve", "--demo", "--demo-liquidity", "false", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--static-dir")
-        .arg(static_dir)
-        .args(extra)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
         .stdout(Stdio::from(log.try_clone().expect("clone")))
         .stderr(Stdio::from(log))
         .spawn()
@@ -166,7 +170,11 @@ fn bad_flags_are_refused_with_a_clear_message() {
         (vec!["serve", "--role", "boss"], "--role must be"),
         (vec!["serve", "--kafka", "127.0.0.1:9092"], "goes with a split role"),
         (vec!["serve", "--role", "engine"], "needs --kafka"),
-        (vec!["serve", "--role", "engine", "--kafka", "127.0.0.1:9"], "needs --demo"),
+        (vec!["serve", "--role", "engine", "--kafka", "127.0.0.1:9"], "needs --market <file>"),
+        (vec!["serve", "--role", "persister", "--kafka", "127.0.0.1:9", "--mongo", "mongodb://x"], "needs --market"),
+        (vec!["serve", "--demo", "--market", "m.toml"], "either --demo or --market"),
+        (vec!["serve", "--market", "/nonexistent/market.toml"], "reading the market /nonexistent/market.toml"),
+        (vec!["serve", "--api-keys", "/nonexistent/keys.toml"], "reading the API keys"),
         (vec!["serve", "--role", "persister", "--kafka", "127.0.0.1:9"], "needs --mongo"),
         (
             vec!["serve", "--role", "engine", "--kafka", "127.0.0.1:9", "--kafka-partitions", "0"],
@@ -184,4 +192,74 @@ fn bad_flags_are_refused_with_a_clear_message() {
         assert!(!output.status.success(), "{args:?} must fail");
         assert!(text.contains(needle), "{args:?}: {text}");
     }
+}
+
+/// An operator's deployment: the market and the keys come from files (a ConfigMap and a
+/// Secret on Kubernetes), not from `--demo`; a key given only by its SHA-256 works; an
+/// invalid market file stops the server before it touches the journal; `--role ingress`
+/// without keys is refused.
+#[test]
+fn market_and_api_keys_from_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let market = dir.path().join("market.toml");
+    std::fs::write(
+        &market,
+        "[[asset]]\nid = 0\ncode = \"USDT\"\nscale = 6\n[[asset]]\nid = 1\ncode = \"DOGE\"\nscale = 8\n\
+         [[instrument]]\nid = 0\nsymbol = \"DOGE-USDT\"\nbase = \"DOGE\"\nquote = \"USDT\"\n\
+         tick-size = \"0.00001\"\nlot-size = \"1\"\nquantity-max = \"1000000\"\nnotional-min = \"1\"\n\
+         notional-max = \"100000\"\nreference-price = \"0.15\"\n\
+         [[deposit]]\naccount = 7\nasset = \"USDT\"\namount = \"1000\"\n",
+    )
+    .expect("market file");
+    // sha256("operator-key-for-account-7"), as `printf %s key | sha256sum` prints it.
+    let output = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
+        c.stdin.take().expect("stdin").write_all(b"operator-key-for-account-7")?;
+        c.wait_with_output()
+    });
+    let digest = String::from_utf8(output.expect("sha256sum").stdout).expect("utf8");
+    let digest = digest.split_whitespace().next().expect("digest");
+    let keys = dir.path().join("keys.toml");
+    std::fs::write(&keys, format!("[[key]]\naccount = 7\nsha256 = \"{digest}\"\n")).expect("keys file");
+    let data = dir.path().join("data");
+    let port = free_port();
+    let log = dir.path().join("oms.log");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--market".as_ref(),
+        market.as_os_str(),
+        "--api-keys".as_ref(),
+        keys.as_os_str(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+    let child = serve_ready(port, &log, &args);
+    let key = Some("operator-key-for-account-7");
+    let (status, body) = http(port, "GET", "/api/instruments", key, None).expect("instruments");
+    assert!(status == 200 && body.contains("DOGE-USDT") && !body.contains("BTC-USD"), "{status} {body}");
+    let order = r#"{"symbol":"DOGE-USDT","side":"buy","type":"limit","price":"0.15","quantity":"100"}"#;
+    let (status, body) = http(port, "POST", "/api/orders", key, Some(order)).expect("place");
+    assert_eq!(status, 201, "the opening USDT balance pays for it: {body}");
+    let too_big = r#"{"symbol":"DOGE-USDT","side":"buy","type":"limit","price":"0.15","quantity":"10000"}"#;
+    let (_, body) = http(port, "POST", "/api/orders", key, Some(too_big)).expect("place");
+    assert!(body.contains("\"insufficient_balance\""), "1500 USDT is more than the 1000 deposited: {body}");
+    let (status, _) = http(port, "GET", "/api/account", Some("demo-key-that-is-not-there"), None).expect("401");
+    assert_eq!(status, 401);
+    terminate(child);
+
+    let fresh = dir.path().join("fresh");
+    let output = Command::new(OMS)
+        .args(["serve", "--role", "ingress", "--kafka", "127.0.0.1:9", "--market"])
+        .arg(&market)
+        .arg("--data-dir")
+        .arg(&fresh)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && text.contains("needs --api-keys"), "{text}");
+
+    std::fs::write(&market, "[[asset]]\nid = 0\ncode = \"USDT\"\nscale = 6\ninstrument = []\n").expect("rewrite");
+    let output =
+        Command::new(OMS).args(["serve", "--market"]).arg(&market).arg("--data-dir").arg(&fresh).output().expect("run");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && text.contains("parsing"), "{text}");
+    assert!(!fresh.join("journal").exists(), "nothing was journaled");
 }

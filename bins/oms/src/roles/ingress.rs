@@ -41,6 +41,7 @@ use tokio::sync::oneshot;
 
 use super::engine::SHARD_SEQUENCE_BITS;
 use crate::config::ServeArgs;
+use crate::market::Market;
 
 /// How long a client waits for its command's decision.
 const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,23 +77,14 @@ struct Ingress {
 type Shared = Arc<Ingress>;
 
 /// Runs the ingress role until SIGTERM/SIGINT.
-pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &[Action], keys: ApiKeys) -> anyhow::Result<()> {
+pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys) -> anyhow::Result<()> {
     let ensured = oms_kafka::topics::ensure_topics(kafka).context("ensuring the Kafka topics")?;
     let partitions = ensured
         .iter()
         .find(|t| t.name == kafka.topics.orders.name)
         .map_or(kafka.topics.orders.partitions, |t| t.partitions);
     // The market definition, as the engines have it, for validation and conversion.
-    let mut engine = Engine::new(crate::config::engine_config());
-    for (n, action) in market.iter().enumerate() {
-        let command = Command {
-            sequence: Sequence(n as u64 + 1),
-            timestamp: Timestamp(1),
-            origin: Origin::Direct,
-            action: *action,
-        };
-        engine.apply(&command, &mut CountingSink::default());
-    }
+    let engine = market.reference_engine()?;
     let tail = TailConsumer::new(kafka, &kafka.topics.executions.name).context("following executions")?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let state: Shared = Arc::new(Ingress {

@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use oms_core::prelude::*;
 use oms_http::catalog::Catalog;
 use oms_kafka::messages::{decode_execution, decode_risk_event};
 use oms_kafka::{ConsumerEvent, EngineConsumer, InboundRecord, KafkaConfig};
@@ -37,7 +36,7 @@ use oms_mongo::stream::{StoreError, StreamBatch, StreamStore, StreamWriteReport}
 use tokio::runtime::Runtime;
 
 use self::fold::{Decision, Fold};
-use crate::config::engine_config;
+use crate::market::Market;
 
 /// Records per batch (one bulk write per collection per batch, at most).
 pub const BATCH_RECORDS_MAX: usize = 2_000;
@@ -79,8 +78,9 @@ struct Progress {
 }
 
 /// Runs the persister role until SIGTERM/SIGINT.
-pub fn run(kafka: &KafkaConfig, mongo_url: &str, market: &[Action]) -> anyhow::Result<()> {
-    let catalog = market_catalog(market)?;
+pub fn run(kafka: &KafkaConfig, mongo_url: &str, market: &Market) -> anyhow::Result<()> {
+    // The same definition the engine role starts its shards with.
+    let catalog = Catalog::from_engine(&market.reference_engine()?);
     oms_kafka::topics::ensure_topics(kafka).context("ensuring the Kafka topics")?;
     let mut config = kafka.clone();
     config.consumer.group_id = group_id(&kafka.consumer.group_id);
@@ -122,26 +122,6 @@ pub fn run(kafka: &KafkaConfig, mongo_url: &str, market: &[Action]) -> anyhow::R
         consumer.close();
     }
     Ok(())
-}
-
-/// The catalog of the market the engines run (symbols, ticks, lots, asset scales), from
-/// the same definition the engine role starts its shards with.
-fn market_catalog(market: &[Action]) -> anyhow::Result<Catalog> {
-    let mut engine = Engine::new(engine_config());
-    let mut events: Vec<Event> = Vec::new();
-    for (n, action) in market.iter().enumerate() {
-        let command = Command {
-            sequence: Sequence(n as u64 + 1),
-            timestamp: Timestamp(0),
-            origin: Origin::Direct,
-            action: *action,
-        };
-        engine.apply(&command, &mut events);
-    }
-    if let Some(Event::Rejected(rejected)) = events.iter().find(|e| matches!(e, Event::Rejected(_))) {
-        anyhow::bail!("the market definition was refused: {rejected:?}");
-    }
-    Ok(Catalog::from_engine(&engine))
 }
 
 /// A record and the index of the topic (consumer) it came from.

@@ -380,35 +380,12 @@ fn accepted_order(catalog: &Catalog, m: &OrderAcceptedMessage) -> Result<Order, 
 mod tests {
     use oms_core::prelude::*;
     use oms_kafka::messages::{decode_execution, decode_risk_event};
-    use rust_decimal_macros::dec;
 
     use super::*;
 
+    /// The demo market: BTC-USD with tick 0.01, lot 0.0001, USD scale 6, BTC scale 8.
     fn catalog() -> Catalog {
-        let asset = |id, code, scale| {
-            Action::DefineAsset(AssetSpec { id: AssetId(id), code: AssetCode::new(code).expect("code"), scale })
-        };
-        let market = [
-            asset(0, "USD", 6),
-            asset(1, "BTC", 8),
-            Action::AddInstrument(InstrumentSpec {
-                id: InstrumentId(0),
-                symbol: Symbol::new("BTC-USD").expect("symbol"),
-                base: AssetId(1),
-                quote: AssetId(0),
-                tick_size: dec!(0.01),
-                lot_size: dec!(0.0001),
-                quantity_min: dec!(0.0001),
-                quantity_max: dec!(10000),
-                notional_min: dec!(1),
-                notional_max: dec!(10000000),
-                price_band_bps: 1_000,
-                reference_price: dec!(60000),
-                maker_fee_ppm: 100,
-                taker_fee_ppm: 400,
-            }),
-        ];
-        super::super::market_catalog(&market).expect("market")
+        Catalog::from_engine(&crate::demo::Demo::market().reference_engine().expect("market"))
     }
 
     fn execution(json: &str) -> Decision {
