@@ -144,6 +144,23 @@ impl History {
         }
     }
 
+    /// Stores an order's latest state as another process folded it (the ingress role,
+    /// from `executions`): replaces what is known of the order, or adds it.
+    pub fn upsert(&mut self, record: OrderRecord) {
+        self.latest_time = self.latest_time.max(record.updated);
+        self.insert(record);
+    }
+
+    /// Adds one fill of `account` as another process folded it (newest last).
+    pub fn push_execution(&mut self, account: AccountId, record: ExecutionRecord) {
+        let list = self.executions.entry(account).or_default();
+        if list.len() >= self.executions_per_account_max {
+            list.pop_front();
+            self.executions_evicted.insert(account);
+        }
+        list.push_back(record);
+    }
+
     fn apply_trade(&mut self, sequence: u64, trade: &Trade) {
         self.latest_time = self.latest_time.max(trade.timestamp);
         for (fill, maker) in [(trade.maker, true), (trade.taker, false)] {
@@ -156,23 +173,21 @@ impl History {
             if let Some(record) = self.orders.get_mut(&fill.order_id) {
                 record.filled_value += i128::from(trade.price.0) * i128::from(trade.quantity.0);
             }
-            let list = self.executions.entry(fill.account).or_default();
-            if list.len() >= self.executions_per_account_max {
-                list.pop_front();
-                self.executions_evicted.insert(fill.account);
-            }
-            list.push_back(ExecutionRecord {
-                trade_id: trade.trade_id,
-                order_id: fill.order_id,
-                instrument: trade.instrument,
-                side,
-                price: trade.price,
-                quantity: trade.quantity,
-                fee: fill.fee,
-                maker,
-                time: trade.timestamp,
-                sequence,
-            });
+            self.push_execution(
+                fill.account,
+                ExecutionRecord {
+                    trade_id: trade.trade_id,
+                    order_id: fill.order_id,
+                    instrument: trade.instrument,
+                    side,
+                    price: trade.price,
+                    quantity: trade.quantity,
+                    fee: fill.fee,
+                    maker,
+                    time: trade.timestamp,
+                    sequence,
+                },
+            );
         }
     }
 

@@ -25,6 +25,7 @@ pub mod metrics;
 mod openapi;
 mod orders;
 pub mod problem;
+pub mod reads;
 mod render;
 mod ws;
 

@@ -15,40 +15,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{AmendBody, PlaceOrder};
 use crate::problem::Problem;
+use crate::reads::{self, ExecutionQuery, OrderFilter, OrderQuery, page_limit, parse_order_id, symbol_filter};
 use crate::render;
-
-/// Most orders or executions per page.
-const PAGE_MAX: usize = 500;
 
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
     serde_json::from_slice(body).map_err(|e| {
         let code = if e.is_syntax() || e.is_eof() { "invalid_json" } else { "invalid_field" };
         Problem::bad_request(code, e.to_string())
     })
-}
-
-/// A page size from `?limit=` (default 100, at most [`PAGE_MAX`]).
-fn page_limit(limit: Option<usize>) -> Result<usize, Problem> {
-    match limit.unwrap_or(100) {
-        0 => Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}"))),
-        n if n > PAGE_MAX => Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}"))),
-        n => Ok(n),
-    }
-}
-
-/// The instrument of an optional `?symbol=` filter (404 for an unknown symbol).
-pub(crate) fn symbol_filter(
-    catalog: &crate::catalog::Catalog,
-    symbol: Option<&str>,
-) -> Result<Option<oms_core::model::InstrumentId>, Problem> {
-    symbol
-        .map(|s| {
-            catalog
-                .by_symbol(s)
-                .map(|(id, _)| id)
-                .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {s:?}")))
-        })
-        .transpose()
 }
 
 pub(crate) fn respond(result: Result<Response, Problem>) -> Response {
@@ -132,10 +106,6 @@ fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder) -> Order {
     }
 }
 
-fn parse_order_id(text: &str) -> Result<OrderId, Problem> {
-    text.parse::<u64>().map(OrderId).map_err(|_| Problem::not_found("unknown_order", format!("no order {text:?}")))
-}
-
 /// `GET /api/orders/{orderId}`.
 #[utoipa::path(get, path = "/api/orders/{orderId}", params(("orderId" = String, Path)), responses((status = 200, body = crate::openapi::OrderView), (status = 404, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn get_one(
@@ -165,76 +135,36 @@ fn archive_problem(error: crate::external::ArchiveError) -> Problem {
     Problem::unavailable("history_unavailable", error.to_string())
 }
 
-/// Query of `GET /api/orders`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ListQuery {
-    symbol: Option<String>,
-    status: Option<String>,
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
-
 /// `GET /api/orders`.
 #[utoipa::path(get, path = "/api/orders", params(("symbol" = Option<String>, Query), ("status" = Option<String>, Query, description = "open | closed | all"), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = crate::openapi::OrderList)), security(("api_key" = [])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<OrderQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     respond(
         async {
             let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-            let limit = page_limit(query.limit)?;
-            let instrument = symbol_filter(&state.catalog(), query.symbol.as_deref())?;
-            let status = query.status.as_deref().unwrap_or("all");
-            if !matches!(status, "open" | "closed" | "all") {
-                return Err(Problem::bad_request("invalid_query", "status must be open, closed or all"));
-            }
-            let before = match &query.cursor {
-                Some(c) => Some(c.parse::<u64>().map_err(|_| Problem::bad_request("invalid_query", "bad cursor"))?),
-                None => None,
-            };
-            let (mut page, evicted): (Vec<_>, bool) = {
+            let filter = OrderFilter::new(&state.catalog(), &query)?;
+            let (mut page, evicted) = {
                 let history = state.history();
-                let page = history
-                    .orders_of(caller.account, |r| {
-                        instrument.is_none_or(|i| r.order.instrument == i)
-                            && before.is_none_or(|b| r.order.id.0 < b)
-                            && match status {
-                                "open" => !r.order.status.is_final(),
-                                "closed" => r.order.status.is_final(),
-                                _ => true,
-                            }
-                    })
-                    .take(limit + 1)
-                    .cloned()
-                    .collect();
-                (page, history.orders_evicted(caller.account))
+                (filter.from_history(&history, caller.account), history.orders_evicted(caller.account))
             };
             // Older than memory holds: continue the page from the archive (MongoDB).
-            if page.len() <= limit
+            if page.len() <= filter.limit
                 && evicted
                 && let Some(archive) = &state.0.external.archive
             {
-                let oldest = page.last().map(|r| r.order.id.0).or(before);
                 let query = crate::external::ArchiveOrderQuery {
                     account: caller.account,
-                    instrument,
-                    open: match status {
-                        "open" => Some(true),
-                        "closed" => Some(false),
-                        _ => None,
-                    },
-                    before: oldest,
-                    limit: limit + 1 - page.len(),
+                    instrument: filter.instrument,
+                    open: filter.open,
+                    before: page.last().map(|r| r.order.id.0).or(filter.before),
+                    limit: filter.limit + 1 - page.len(),
                 };
                 page.extend(archive.orders(query).await.map_err(archive_problem)?);
             }
-            let catalog = state.catalog();
-            let next = (page.len() > limit).then(|| page[limit - 1].order.id.0.to_string());
-            let orders: Vec<_> = page.iter().take(limit).map(|r| render::order(&catalog, r, None)).collect();
-            Ok(Json(json!({ "orders": orders, "nextCursor": next })).into_response())
+            Ok(Json(filter.page_json(&state.catalog(), &page)).into_response())
         }
         .await,
     )
@@ -407,19 +337,12 @@ pub(crate) async fn cancel_all(
 }
 
 /// Query of `GET /api/executions`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExecutionsQuery {
-    symbol: Option<String>,
-    limit: Option<usize>,
-}
-
 /// `GET /api/executions`.
 #[utoipa::path(get, path = "/api/executions", params(("symbol" = Option<String>, Query), ("limit" = Option<usize>, Query)), responses((status = 200, body = crate::openapi::ExecutionList)), security(("api_key" = [])))]
 pub(crate) async fn executions(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    query: Result<Query<ExecutionsQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ExecutionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     respond(
         async {
@@ -449,9 +372,7 @@ pub(crate) async fn executions(
                     .map_err(archive_problem)?;
                 fills.extend(older);
             }
-            let catalog = state.catalog();
-            let list: Vec<_> = fills.iter().map(|e| render::execution(&catalog, e, true)).collect();
-            Ok(Json(json!({ "executions": list })).into_response())
+            Ok(Json(reads::executions_json(&state.catalog(), &fills)).into_response())
         }
         .await,
     )

@@ -13,9 +13,9 @@
 //! `clientOrderId`, which the engine refuses as a duplicate while the order works). A full
 //! producer queue or a broker outage answers 503 at once: never a silent drop.
 //!
-//! Scope of this first cut: place and cancel (what `loadgen` drives), health, readiness
-//! and metrics. Reads (order lists, positions, market data) are served by `--role all` or
-//! from MongoDB; see the issue notes.
+//! Reads (`GET /api/orders`, `/api/orders/{id}`, `/api/executions`) come from
+//! [`view::OrderView`], `executions` folded in memory. Not served here yet: amend,
+//! mass cancel, positions, market data and WebSocket streams (`--role all` has them).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -33,15 +34,19 @@ use oms_core::prelude::*;
 use oms_http::auth::{ApiKeys, Principal};
 use oms_http::dto::PlaceOrder;
 use oms_http::problem::Problem;
+use oms_http::reads;
 use oms_kafka::messages::{ExecutionMessage, InboundCommand, decode_execution, encode_command};
 use oms_kafka::topics::partition_for_key;
 use oms_kafka::{KafkaConfig, KafkaProducer, PublishError, TailConsumer};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use self::view::OrderView;
 use super::engine::SHARD_SEQUENCE_BITS;
 use crate::config::ServeArgs;
 use crate::market::Market;
+
+mod view;
 
 /// How long a client waits for its command's decision.
 const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -64,6 +69,8 @@ struct Ingress {
     instance: String,
     next_command: AtomicU64,
     waiting: Mutex<HashMap<String, Waiter>>,
+    /// Orders and fills for the read routes.
+    view: Mutex<OrderView>,
     /// Admission limit on `waiting` (`--ingress-decisions-max`): past it, 503 at once, so
     /// overload sheds load instead of growing latency to the decision timeout.
     waiting_max: usize,
@@ -97,6 +104,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         instance: format!("in-{nanos:x}"),
         next_command: AtomicU64::new(0),
         waiting: Mutex::new(HashMap::new()),
+        view: Mutex::new(OrderView::new(args.history_orders_max, oms_http::history::EXECUTIONS_PER_ACCOUNT_MAX)),
         waiting_max: args.ingress_decisions_max,
         placed: AtomicU64::new(0),
         timeouts: AtomicU64::new(0),
@@ -112,8 +120,9 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     runtime.block_on(async move {
         let app = axum::Router::new()
-            .route("/api/orders", post(place))
-            .route("/api/orders/{order_id}", delete(cancel))
+            .route("/api/orders", post(place).get(list))
+            .route("/api/orders/{order_id}", delete(cancel).get(get_one))
+            .route("/api/executions", get(executions))
             .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
             .route("/ready", get(ready))
             .route("/metrics", get(metrics))
@@ -142,6 +151,18 @@ fn follow(state: &Ingress, tail: &TailConsumer) {
             tracing::warn!(partition = record.partition, offset = record.offset, "undecodable executions message");
             continue;
         };
+        // Into the read model before the client hears back: it reads its own writes.
+        match state.view.lock() {
+            Ok(mut view) => {
+                if let Err(e) = view.apply(&state.catalog, &message) {
+                    tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "executions message not folded");
+                }
+            }
+            Err(_) => {
+                state.tail_alive.store(false, Ordering::Release);
+                return;
+            }
+        }
         let header = message.header();
         let Some(command_id) = header.command_id.clone() else { continue };
         let count = header.event_count as usize;
@@ -223,7 +244,64 @@ async fn cancel(State(state): State<Shared>, headers: HeaderMap, Path(order_id):
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// `GET /api/orders/{id}`: the caller's order (404 for another account's).
+async fn get_one(State(state): State<Shared>, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
+    let result = (|| {
+        let principal = caller(&state, &headers)?;
+        let id = reads::parse_order_id(&order_id)?;
+        let view = state.view()?;
+        let record = view.history().order(id).filter(|r| r.order.account == principal.account);
+        let record = record.ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?;
+        Ok::<_, Problem>(Json(reads::order_json(&state.catalog, record)).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/orders`: the caller's orders, newest first, filtered and paged.
+async fn list(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    query: Result<Query<reads::OrderQuery>, QueryRejection>,
+) -> Response {
+    let result = (|| {
+        let principal = caller(&state, &headers)?;
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let filter = reads::OrderFilter::new(&state.catalog, &query)?;
+        let page = filter.from_history(state.view()?.history(), principal.account);
+        Ok::<_, Problem>(Json(filter.page_json(&state.catalog, &page)).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/executions`: the caller's fills, newest first.
+async fn executions(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    query: Result<Query<reads::ExecutionQuery>, QueryRejection>,
+) -> Response {
+    let result = (|| {
+        let principal = caller(&state, &headers)?;
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let limit = reads::page_limit(query.limit)?;
+        let instrument = reads::symbol_filter(&state.catalog, query.symbol.as_deref())?;
+        let view = state.view()?;
+        let fills: Vec<_> = view
+            .history()
+            .executions_of(principal.account)
+            .filter(|e| instrument.is_none_or(|i| e.instrument == i))
+            .take(limit)
+            .copied()
+            .collect();
+        Ok::<_, Problem>(Json(reads::executions_json(&state.catalog, &fills)).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
 impl Ingress {
+    fn view(&self) -> Result<std::sync::MutexGuard<'_, OrderView>, Problem> {
+        self.view.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))
+    }
+
     fn command_id(&self) -> String {
         format!("{}-{}", self.instance, self.next_command.fetch_add(1, Ordering::Relaxed))
     }

@@ -1,6 +1,7 @@
 //! The split service roles of `oms serve --role … --kafka …` (docs/adr/0003-scale-out.md).
 
 pub mod engine;
+pub mod fold;
 pub mod ingress;
 pub mod persister;
 

@@ -23,8 +23,6 @@
 //!   [`ORDERS_KNOWN_MAX`]); an update of any other order reads its document back first.
 //!   A rebalance forgets them all (another member may have written since).
 
-mod fold;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -35,7 +33,7 @@ use oms_kafka::{ConsumerEvent, EngineConsumer, InboundRecord, KafkaConfig};
 use oms_mongo::stream::{StoreError, StreamBatch, StreamStore, StreamWriteReport};
 use tokio::runtime::Runtime;
 
-use self::fold::{Decision, Fold};
+use super::fold::{Decision, Fold};
 use crate::market::Market;
 
 /// Records per batch (one bulk write per collection per batch, at most).

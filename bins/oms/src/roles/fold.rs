@@ -1,5 +1,5 @@
-//! Decisions from Kafka folded into the documents of one batch. Pure (no I/O): the caller
-//! reads back the stored state of orders the batch updates but does not create
+//! Decisions from Kafka folded into order, fill and position records: the documents of
+//! one persister batch, and the ingress's read model. Pure (no I/O): the caller reads back the stored state of orders the batch updates but does not create
 //! ([`Fold::missing_orders`]), folds, then writes [`Fold::finish`].
 //!
 //! Each message carries a version — `(sequence, eventIndex)` for `executions`, `sequence`
@@ -90,10 +90,22 @@ pub struct Fold {
 }
 
 /// The version of an `executions` message.
-fn version(message: &ExecutionMessage) -> Result<Version, MessageError> {
+pub fn version(message: &ExecutionMessage) -> Result<Version, MessageError> {
     let header = message.header();
     let sequence = parse_order_id("sequence", &header.sequence)?.0;
     Ok(Version { sequence, event_index: header.event_index })
+}
+
+/// The order an `executions` message changes (none for refusals and command summaries).
+pub fn order_id(message: &ExecutionMessage) -> Option<&str> {
+    match message {
+        ExecutionMessage::OrderAccepted(m) => Some(&m.order_id),
+        ExecutionMessage::OrderTriggered(m) | ExecutionMessage::OrderExpired(m) => Some(&m.order_id),
+        ExecutionMessage::OrderCancelled(m) => Some(&m.order_id),
+        ExecutionMessage::OrderAmended(m) => Some(&m.order_id),
+        ExecutionMessage::Fill(m) => Some(&m.order_id),
+        ExecutionMessage::OrderRejected(_) | ExecutionMessage::CommandResult(_) => None,
+    }
 }
 
 impl Fold {
@@ -104,23 +116,12 @@ impl Fold {
         let mut missing = BTreeSet::new();
         for decision in decisions {
             let Decision::Execution(message) = decision else { continue };
-            let id = match message.as_ref() {
-                ExecutionMessage::OrderAccepted(m) => {
-                    if let Ok(id) = parse_order_id("orderId", &m.order_id) {
-                        created.insert(id);
-                    }
-                    continue;
-                }
-                ExecutionMessage::OrderTriggered(m) | ExecutionMessage::OrderExpired(m) => &m.order_id,
-                ExecutionMessage::OrderCancelled(m) => &m.order_id,
-                ExecutionMessage::OrderAmended(m) => &m.order_id,
-                ExecutionMessage::Fill(m) => &m.order_id,
-                ExecutionMessage::OrderRejected(_) | ExecutionMessage::CommandResult(_) => continue,
-            };
-            if let Ok(id) = parse_order_id("orderId", id)
-                && !created.contains(&id)
-                && !self.known.contains_key(&id)
-            {
+            let Some(Ok(id)) = order_id(message).map(|id| parse_order_id("orderId", id)) else { continue };
+            if matches!(message.as_ref(), ExecutionMessage::OrderAccepted(_)) {
+                created.insert(id);
+                continue;
+            }
+            if !created.contains(&id) && !self.known.contains_key(&id) {
                 missing.insert(id);
             }
         }

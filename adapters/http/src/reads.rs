@@ -1,0 +1,131 @@
+//! The read side of the order API (`GET /api/orders`, `/api/orders/{id}`,
+//! `/api/executions`) over a [`History`], shared by `--role all` (fed by the in-process
+//! engine) and `--role ingress` (fed by the `executions` topic), so both answer with the
+//! same parameters, checks and JSON.
+
+use oms_core::model::{AccountId, InstrumentId, OrderId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::catalog::Catalog;
+use crate::history::{ExecutionRecord, History, OrderRecord};
+use crate::problem::Problem;
+use crate::render;
+
+/// Most orders or executions per page.
+pub const PAGE_MAX: usize = 500;
+
+/// A page size from `?limit=` (default 100, at most [`PAGE_MAX`]).
+pub fn page_limit(limit: Option<usize>) -> Result<usize, Problem> {
+    match limit.unwrap_or(100) {
+        n @ 1..=PAGE_MAX => Ok(n),
+        _ => Err(Problem::bad_request("invalid_query", format!("limit must be 1..={PAGE_MAX}"))),
+    }
+}
+
+/// The instrument of an optional `?symbol=` filter (404 for an unknown symbol).
+pub fn symbol_filter(catalog: &Catalog, symbol: Option<&str>) -> Result<Option<InstrumentId>, Problem> {
+    symbol
+        .map(|s| {
+            catalog
+                .by_symbol(s)
+                .map(|(id, _)| id)
+                .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {s:?}")))
+        })
+        .transpose()
+}
+
+/// An order id from the path (404 when it cannot be one).
+pub fn parse_order_id(text: &str) -> Result<OrderId, Problem> {
+    text.parse::<u64>().map(OrderId).map_err(|_| Problem::not_found("unknown_order", format!("no order {text:?}")))
+}
+
+/// Query of `GET /api/orders`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    /// Only this instrument.
+    pub symbol: Option<String>,
+    /// `open`, `closed` or `all` (default).
+    pub status: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Orders older than this id (the previous page's `nextCursor`).
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/orders` parameters, checked.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderFilter {
+    /// Only this instrument.
+    pub instrument: Option<InstrumentId>,
+    /// `Some(true)` open only, `Some(false)` finished only.
+    pub open: Option<bool>,
+    /// Ids below this.
+    pub before: Option<u64>,
+    /// Page size.
+    pub limit: usize,
+}
+
+impl OrderFilter {
+    /// Checks a query: 400 for a bad limit, status or cursor, 404 for an unknown symbol.
+    pub fn new(catalog: &Catalog, query: &OrderQuery) -> Result<Self, Problem> {
+        let open = match query.status.as_deref().unwrap_or("all") {
+            "open" => Some(true),
+            "closed" => Some(false),
+            "all" => None,
+            _ => return Err(Problem::bad_request("invalid_query", "status must be open, closed or all")),
+        };
+        let before = match &query.cursor {
+            Some(c) => Some(c.parse::<u64>().map_err(|_| Problem::bad_request("invalid_query", "bad cursor"))?),
+            None => None,
+        };
+        Ok(Self {
+            instrument: symbol_filter(catalog, query.symbol.as_deref())?,
+            open,
+            before,
+            limit: page_limit(query.limit)?,
+        })
+    }
+
+    /// Whether `record` belongs on the page.
+    pub fn keeps(&self, record: &OrderRecord) -> bool {
+        self.instrument.is_none_or(|i| record.order.instrument == i)
+            && self.before.is_none_or(|b| record.order.id.0 < b)
+            && self.open.is_none_or(|open| open != record.order.status.is_final())
+    }
+
+    /// Up to `limit + 1` of `account`'s matching orders from memory, newest first (one more
+    /// than a page tells whether there is a next page).
+    pub fn from_history(&self, history: &History, account: AccountId) -> Vec<OrderRecord> {
+        history.orders_of(account, |r| self.keeps(r)).take(self.limit + 1).cloned().collect()
+    }
+
+    /// The page as JSON: `{"orders": [...], "nextCursor": id | null}`.
+    pub fn page_json(&self, catalog: &Catalog, page: &[OrderRecord]) -> Value {
+        let next = (page.len() > self.limit).then(|| page[self.limit - 1].order.id.0.to_string());
+        let orders: Vec<_> = page.iter().take(self.limit).map(|r| render::order(catalog, r, None)).collect();
+        json!({ "orders": orders, "nextCursor": next })
+    }
+}
+
+/// Query of `GET /api/executions`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionQuery {
+    /// Only this instrument.
+    pub symbol: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+}
+
+/// An order as the API shows it.
+pub fn order_json(catalog: &Catalog, record: &OrderRecord) -> Value {
+    render::order(catalog, record, None)
+}
+
+/// Fills as the API lists them: `{"executions": [...]}`.
+pub fn executions_json(catalog: &Catalog, fills: &[ExecutionRecord]) -> Value {
+    let list: Vec<_> = fills.iter().map(|e| render::execution(catalog, e, true)).collect();
+    json!({ "executions": list })
+}

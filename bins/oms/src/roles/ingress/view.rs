@@ -1,0 +1,136 @@
+//! The ingress's read model: every `executions` message folded (with the persister's
+//! [`Fold`]) into a bounded [`History`], so `GET /api/orders…` and `/api/executions` answer
+//! like `--role all` does. The ingress already reads every `executions` partition from its
+//! start to match decisions, so this costs memory, not another consumer; a message is
+//! folded before its command's client is answered, so a client reads its own writes on the
+//! ingress that answered it.
+//!
+//! An engine failover republishes decisions, so a message may arrive twice or late. Each
+//! order keeps the version `(sequence, eventIndex)` of the last message applied to it and
+//! a message not newer is skipped whole (its fill included), which keeps a republished
+//! fill from being listed twice and an old state from overwriting a newer one.
+
+use std::collections::HashMap;
+
+use oms_core::model::OrderId;
+use oms_http::catalog::Catalog;
+use oms_http::history::History;
+use oms_kafka::messages::ExecutionMessage;
+use oms_kafka::messages::wire::parse_order_id;
+use oms_mongo::stream::Version;
+
+use crate::roles::fold::{Decision, Fold, FoldError, order_id, version};
+
+/// Orders and fills as the API reads them.
+#[derive(Debug)]
+pub struct OrderView {
+    fold: Fold,
+    history: History,
+    versions: HashMap<OrderId, Version>,
+    orders_max: usize,
+    /// Messages skipped as not newer than the order's state.
+    pub stale: u64,
+    /// Messages that did not convert (unknown symbol, bad number): logged and skipped.
+    pub refused: u64,
+}
+
+impl OrderView {
+    /// An empty view keeping at most `orders_max` orders (working ones always) and
+    /// `executions_max` fills per account, like `--history-orders-max` for `--role all`.
+    pub fn new(orders_max: usize, executions_max: usize) -> Self {
+        Self {
+            fold: Fold::default(),
+            history: History::with_bounds(orders_max, executions_max),
+            versions: HashMap::new(),
+            orders_max: orders_max.max(1),
+            stale: 0,
+            refused: 0,
+        }
+    }
+
+    /// Folds one message in.
+    pub fn apply(&mut self, catalog: &Catalog, message: &ExecutionMessage) -> Result<(), FoldError> {
+        let Some(id) = order_id(message) else { return Ok(()) };
+        let id = parse_order_id("orderId", id)?;
+        let version = version(message)?;
+        if let Some(&known) = self.versions.get(&id) {
+            if known >= version {
+                self.stale += 1;
+                return Ok(());
+            }
+            // The fold forgets finished orders; give it the state this message changes.
+            if !self.fold.known.contains_key(&id)
+                && let Some(record) = self.history.order(id)
+            {
+                self.fold.known.insert(id, (record.clone(), known));
+            }
+        }
+        let folded = self.fold.apply(catalog, &Decision::Execution(Box::new(message.clone())));
+        let batch = self.fold.finish();
+        for (record, version) in batch.orders {
+            self.versions.insert(record.order.id, version);
+            self.history.upsert(record);
+        }
+        for (account, fill) in batch.executions {
+            self.history.push_execution(account, fill);
+        }
+        // Working orders stay in the fold (bounded by the engines' books); finished ones
+        // live on in the history only.
+        self.fold.settle(&[], usize::MAX);
+        if self.versions.len() > 2 * self.orders_max {
+            let history = &self.history;
+            self.versions.retain(|id, _| history.order(*id).is_some());
+        }
+        if folded.is_err() {
+            self.refused += 1;
+        }
+        folded
+    }
+
+    /// The orders and fills.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oms_core::model::AccountId;
+    use oms_kafka::messages::decode_execution;
+
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::from_engine(&crate::demo::Demo::market().reference_engine().expect("market"))
+    }
+
+    fn message(json: &str) -> ExecutionMessage {
+        decode_execution(json.as_bytes()).expect("decodes")
+    }
+
+    const ACCEPTED: &str = r#"{"type":"orderAccepted","v":1,"sequence":"5","eventIndex":0,"eventCount":1,"orderId":"5","clientOrderId":"c-5","accountId":"1","symbol":"BTC-USD","side":"buy","orderType":"limit","timeInForce":"GTC","price":"60000.00","stopPrice":null,"quantity":"0.0100","filledQuantity":"0","remainingQuantity":"0.0100","status":"NEW","postOnly":false,"reduceOnly":false,"expireTime":null,"createdAt":"2026-11-22T10:00:00Z"}"#;
+    const FILL: &str = r#"{"type":"fill","v":1,"sequence":"9","eventIndex":1,"eventCount":3,"tradeId":"1","orderId":"5","accountId":"1","symbol":"BTC-USD","side":"buy","price":"60000.00","quantity":"0.0100","fee":"0.000001","feeAsset":"BTC","liquidity":"maker","status":"FILLED","filledQuantity":"0.0100","remainingQuantity":"0","time":"2026-11-22T10:00:01Z"}"#;
+
+    #[test]
+    fn an_order_and_its_fill_are_read_back_and_a_republished_fill_is_not_listed_twice() {
+        let catalog = catalog();
+        let mut view = OrderView::new(100, 100);
+        view.apply(&catalog, &message(ACCEPTED)).expect("accepted");
+        view.apply(&catalog, &message(FILL)).expect("fill");
+        // A failover republishes both: nothing changes.
+        view.apply(&catalog, &message(ACCEPTED)).expect("again");
+        view.apply(&catalog, &message(FILL)).expect("again");
+        let record = view.history().order(OrderId(5)).expect("order");
+        assert_eq!(record.order.status, oms_core::model::OrderStatus::Filled);
+        assert_eq!(view.history().executions_of(AccountId(1)).count(), 1);
+        assert_eq!(view.stale, 2);
+    }
+
+    #[test]
+    fn a_message_for_an_unknown_symbol_is_refused_and_changes_nothing() {
+        let catalog = catalog();
+        let mut view = OrderView::new(100, 100);
+        assert!(view.apply(&catalog, &message(&ACCEPTED.replace("BTC-USD", "XRP-USD"))).is_err());
+        assert_eq!((view.refused, view.history().order(OrderId(5)).is_none()), (1, true));
+    }
+}
