@@ -95,10 +95,15 @@ impl OrderFilter {
             && self.open.is_none_or(|open| open != record.order.status.is_final())
     }
 
-    /// Up to `limit + 1` of `account`'s matching orders from memory, newest first (one more
-    /// than a page tells whether there is a next page).
+    /// Up to `limit + 1` of `account`'s matching orders from memory (one more than a page
+    /// tells whether there is a next page), by order id, highest first. The cursor is an
+    /// order id, so pages must be in id order: in one process ids are sequences (newest
+    /// first), while in a split deployment ids carry their shard in the high bits and arrive
+    /// interleaved, so arrival order would skip orders between pages.
     pub fn from_history(&self, history: &History, account: AccountId) -> Vec<OrderRecord> {
-        history.orders_of(account, |r| self.keeps(r)).take(self.limit + 1).cloned().collect()
+        let mut page: Vec<&OrderRecord> = history.orders_of(account, |r| self.keeps(r)).collect();
+        page.sort_unstable_by_key(|r| std::cmp::Reverse(r.order.id));
+        page.into_iter().take(self.limit + 1).cloned().collect()
     }
 
     /// The page as JSON: `{"orders": [...], "nextCursor": id | null}`.

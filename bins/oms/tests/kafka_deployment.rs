@@ -1,0 +1,354 @@
+//! The whole split deployment on one machine, configured as an operator would (market and
+//! API keys from files, no `--demo`): the Kafka-protocol broker (Tansu), one
+//! `--role ingress`, two `--role engine` sharing the `orders` partitions and one
+//! `--role persister` writing to MongoDB (SecantusDB), all from `scripts/services.sh`.
+//!
+//! Clients place crossing orders on three symbols over HTTP; the engine owning BTC-USD is
+//! SIGKILLed mid-run and the survivor restores its books. Afterwards every order that got
+//! a 201 or 200 is present exactly once, and the two read paths agree: the ingress's REST
+//! API (folded from `executions`) and MongoDB (folded by the persister) hold the same
+//! orders with the same status and filled quantity, and the same fills.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::Process;
+use common::db::Db;
+use serde_json::Value;
+
+const OMS: &str = env!("CARGO_BIN_EXE_oms");
+const PARTITIONS: i32 = 4;
+const SYMBOLS: [(&str, &str, &str); 3] =
+    [("BTC-USD", "60000.00", "0.0100"), ("ETH-USD", "3000.00", "0.100"), ("SOL-USD", "150.000", "1.00")];
+/// Raw keys of accounts 1 (buyer) and 2 (seller); the key file lists the first by digest.
+const KEYS: [&str; 2] = ["deployment-test-buyer-key", "deployment-test-seller-key"];
+const ORDERS: usize = 150;
+/// The engine owning BTC-USD dies before this order.
+const KILL_AT: usize = 50;
+
+struct Deployment {
+    dir: tempfile::TempDir,
+    brokers: String,
+    prefix: String,
+}
+
+impl Deployment {
+    fn spawn(&self, role: &str, name: &str, extra: &[&str]) -> Process {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("{name}.log")))
+            .expect("log file");
+        let data = self.dir.path().join(if role == "engine" { "shards" } else { name });
+        let child = Command::new(OMS)
+            .args(["serve", "--role", role, "--kafka", &self.brokers, "--kafka-topic-prefix", &self.prefix])
+            .arg("--market")
+            .arg(self.dir.path().join("market.toml"))
+            .arg("--api-keys")
+            .arg(self.dir.path().join("keys.toml"))
+            .args(["--kafka-partitions", &PARTITIONS.to_string(), "--kafka-replication", "1"])
+            .args(["--kafka-session-timeout-ms", "6000", "--log", "info"])
+            .arg("--data-dir")
+            .arg(data)
+            .args(extra)
+            .stdout(Stdio::from(log.try_clone().expect("clone")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn oms {role}: {e}"));
+        Process(child)
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    fn logs(&self) -> String {
+        ["engine-a", "engine-b", "ingress", "persister"]
+            .iter()
+            .map(|name| {
+                let text = self.log(name);
+                let tail: Vec<&str> = text.lines().rev().take(30).collect();
+                format!("--- {name}\n{}\n", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+            })
+            .collect()
+    }
+
+    /// Partitions whose shard the engine logging to `name` has open now.
+    fn owned(&self, name: &str) -> BTreeSet<i32> {
+        let mut open = BTreeSet::new();
+        for line in self.log(name).lines() {
+            let Ok(entry) = serde_json::from_str::<Value>(line) else { continue };
+            let partition = entry["fields"]["partition"].as_i64().and_then(|p| i32::try_from(p).ok());
+            match (entry["fields"]["message"].as_str(), partition) {
+                (Some("shard open"), Some(p)) => {
+                    open.insert(p);
+                }
+                (Some("shard closed"), Some(p)) => {
+                    open.remove(&p);
+                }
+                _ => {}
+            }
+        }
+        open
+    }
+}
+
+/// A market of the test's own: the demo instruments, two funded accounts.
+fn write_config(dir: &Path) {
+    let mut market = String::from("[[asset]]\nid = 0\ncode = \"USD\"\nscale = 6\n");
+    for (n, (symbol, price, lot)) in SYMBOLS.iter().enumerate() {
+        let base = &symbol[..3];
+        market += &format!(
+            "[[asset]]\nid = {}\ncode = \"{base}\"\nscale = 8\n\
+             [[instrument]]\nid = {n}\nsymbol = \"{symbol}\"\nbase = \"{base}\"\nquote = \"USD\"\n\
+             tick-size = \"{}\"\nlot-size = \"{lot}\"\nquantity-max = \"10000\"\nnotional-min = \"1\"\n\
+             notional-max = \"10000000\"\nprice-band-bps = 1000\nreference-price = \"{price}\"\n\
+             maker-fee-ppm = 100\ntaker-fee-ppm = 400\n",
+            n + 1,
+            if *symbol == "SOL-USD" { "0.001" } else { "0.01" },
+        );
+        for account in [1, 2] {
+            market += &format!("[[deposit]]\naccount = {account}\nasset = \"{base}\"\namount = \"1000\"\n");
+        }
+    }
+    for account in [1, 2] {
+        market += &format!("[[deposit]]\naccount = {account}\nasset = \"USD\"\namount = \"10000000\"\n");
+    }
+    std::fs::write(dir.join("market.toml"), market).expect("market file");
+    let digest: String = sha256_hex(KEYS[0]);
+    let keys = format!(
+        "[[key]]\naccount = 1\nsha256 = \"{digest}\"\n[[key]]\naccount = 2\nkey = \"{}\"\nadmin = true\n",
+        KEYS[1]
+    );
+    std::fs::write(dir.join("keys.toml"), keys).expect("keys file");
+}
+
+fn sha256_hex(text: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("sha256sum");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+    let output = child.wait_with_output().expect("sha256sum");
+    String::from_utf8(output.stdout).expect("utf8").split_whitespace().next().expect("digest").to_owned()
+}
+
+/// Order `n`: account 1 buys and account 2 sells the same size at the reference price on
+/// symbol `n % 3`, so most orders trade (resting, partial and full fills).
+fn order_body(n: usize) -> (usize, String) {
+    let (symbol, price, lot) = SYMBOLS[n % 3];
+    let account = n % 2;
+    let side = if account == 0 { "buy" } else { "sell" };
+    let lots = 1 + (n / 3) % 3;
+    let quantity = rust_decimal::Decimal::from_str_exact(lot).expect("lot") * rust_decimal::Decimal::from(lots);
+    let body = format!(
+        r#"{{"symbol":"{symbol}","side":"{side}","type":"limit","price":"{price}","quantity":"{quantity}","clientOrderId":"d-{n}"}}"#
+    );
+    (account, body)
+}
+
+/// Order id → (status, filled quantity).
+type Orders = BTreeMap<u64, (String, String)>;
+
+/// A quantity in one spelling (`0.0100` and `0.01` are the same).
+fn normal(text: &str) -> String {
+    rust_decimal::Decimal::from_str_exact(text).map_or_else(|_| text.to_owned(), |d| d.normalize().to_string())
+}
+
+/// Every order of `account` through the paged REST list: id → (status, filled). No order
+/// is listed twice and no client order id names two orders (none was applied twice).
+fn rest_orders(port: u16, key: &str) -> Option<Orders> {
+    let mut all = BTreeMap::new();
+    let mut client_ids = BTreeSet::new();
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let reply =
+            common::try_http(port, "GET", &format!("/api/orders?limit=50{cursor}"), Some(key), None, "").ok()?;
+        let page = reply.json();
+        for order in page["orders"].as_array()? {
+            let id: u64 = order["orderId"].as_str()?.parse().ok()?;
+            let state = (order["status"].as_str()?.to_owned(), normal(order["filledQuantity"].as_str()?));
+            assert!(all.insert(id, state).is_none(), "order {id} listed twice");
+            let client = order["clientOrderId"].as_str()?.to_owned();
+            assert!(client_ids.insert(client.clone()), "{client} names two orders: applied twice");
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return Some(all),
+        }
+    }
+    panic!("more than 100 pages")
+}
+
+/// Every order of `account` in MongoDB: id → (status, filled), and how many documents.
+fn mongo_orders(db: &Db, account: i64) -> Option<(Orders, usize)> {
+    let documents: Vec<_> =
+        db.all("orders")?.into_iter().filter(|d| d.get_i64("accountId").ok() == Some(account)).collect();
+    let count = documents.len();
+    let orders = documents
+        .iter()
+        .map(|d| {
+            let id = u64::try_from(d.get_i64("orderId").ok()?).ok()?;
+            Some((id, (d.get_str("status").ok()?.to_owned(), normal(d.get_str("filled").ok()?))))
+        })
+        .collect::<Option<_>>()?;
+    Some((orders, count))
+}
+
+#[test]
+fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
+    let db = Db::shared();
+    let d = Deployment {
+        dir: tempfile::tempdir().expect("tempdir"),
+        brokers: common::kafka_brokers(),
+        prefix: common::unique("td-") + "-",
+    };
+    write_config(d.dir.path());
+    let engine_a = d.spawn("engine", "engine-a", &[]);
+    let engine_b = d.spawn("engine", "engine-b", &[]);
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &listen]);
+    let _persister = d.spawn("persister", "persister", &["--mongo", &db.url]);
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    common::eventually("every shard open", Duration::from_secs(60), || {
+        (d.owned("engine-a").len() + d.owned("engine-b").len() == PARTITIONS as usize).then_some(())
+    });
+    let btc = oms_kafka::topics::partition_for_key(b"BTC-USD", PARTITIONS);
+    let (mut victim, _survivor, survivor_name) = if d.owned("engine-a").contains(&btc) {
+        (engine_a, engine_b, "engine-b")
+    } else {
+        (engine_b, engine_a, "engine-a")
+    };
+
+    let mut acknowledged: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    let mut pending = 0;
+    for n in 0..ORDERS {
+        if n == KILL_AT {
+            // A bid below the market rests in the victim's book: only a restored book can
+            // fill it after the kill.
+            let bid = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"59000.00","quantity":"0.0500","clientOrderId":"resting"}"#;
+            let reply = common::try_http(port, "POST", "/api/orders", Some(KEYS[0]), None, bid).expect("answered");
+            assert_eq!((reply.status, reply.json()["status"].as_str()), (201, Some("ACCEPTED")), "{}", reply.body);
+            let id = reply.json()["orderId"].as_str().expect("orderId").parse().expect("numeric");
+            acknowledged.insert("resting".into(), (0, id));
+            victim.0.kill().expect("SIGKILL the engine that owns BTC-USD");
+            victim.0.wait().expect("reap");
+        }
+        let (account, body) = order_body(n);
+        let reply = common::try_http(port, "POST", "/api/orders", Some(KEYS[account]), None, &body)
+            .unwrap_or_else(|e| panic!("order {n}: {e}\n{}", d.logs()));
+        match reply.status {
+            201 => {
+                let id = reply.json()["orderId"].as_str().expect("orderId").parse().expect("numeric");
+                acknowledged.insert(format!("d-{n}"), (account, id));
+            }
+            504 => pending += 1,
+            other => panic!("order {n}: {other} {}\n{}", reply.body, d.logs()),
+        }
+    }
+    assert!(acknowledged.len() >= ORDERS / 2, "{} of {ORDERS} acknowledged\n{}", acknowledged.len(), d.logs());
+    common::eventually("the survivor owns BTC-USD's shard", Duration::from_secs(60), || {
+        d.owned(survivor_name).contains(&btc).then_some(())
+    });
+    // A last order per account after the failover: the survivor serves BTC-USD.
+    for (account, key) in KEYS.iter().enumerate() {
+        let (_, body) = order_body(3 * (ORDERS + account));
+        let reply = common::try_http(port, "POST", "/api/orders", Some(key), None, &body).expect("answered");
+        assert_eq!(reply.status, 201, "{}\n{}", reply.body, d.logs());
+        let id = reply.json()["orderId"].as_str().expect("orderId").parse().expect("numeric");
+        acknowledged.insert(format!("after-{account}"), (account, id));
+    }
+
+    // Sweep every BTC-USD bid of account 1 down to 59000: the resting bid placed before the
+    // kill fills from the survivor's restored book.
+    let open =
+        common::try_http(port, "GET", "/api/orders?symbol=BTC-USD&status=open&limit=500", Some(KEYS[0]), None, "")
+            .expect("open orders")
+            .json();
+    let bids: rust_decimal::Decimal = open["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter(|o| o["side"] == "buy")
+        .map(|o| {
+            rust_decimal::Decimal::from_str_exact(o["remainingQuantity"].as_str().expect("leaves")).expect("decimal")
+        })
+        .sum();
+    let sweep = format!(
+        r#"{{"symbol":"BTC-USD","side":"sell","type":"limit","price":"59000.00","quantity":"{bids}","clientOrderId":"sweep"}}"#
+    );
+    let reply = common::try_http(port, "POST", "/api/orders", Some(KEYS[1]), None, &sweep).expect("answered");
+    assert_eq!((reply.status, reply.json()["status"].as_str()), (201, Some("FILLED")), "{}", reply.body);
+    acknowledged.insert("sweep".into(), (1, reply.json()["orderId"].as_str().expect("id").parse().expect("numeric")));
+    let resting =
+        common::try_http(port, "GET", &format!("/api/orders/{}", acknowledged["resting"].1), Some(KEYS[0]), None, "")
+            .expect("answered")
+            .json();
+    assert_eq!(resting["status"], "FILLED", "the bid from before the kill was in the restored book: {resting}");
+
+    // Both read paths, per account: the same orders, each once, in the same state.
+    for (account, key) in KEYS.iter().enumerate() {
+        let mine: BTreeSet<u64> = acknowledged.values().filter(|(a, _)| *a == account).map(|(_, id)| *id).collect();
+        let mut last = None;
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        let (rest, mongo) = loop {
+            if let (Some(rest), Some((mongo, documents))) =
+                (rest_orders(port, key), mongo_orders(&db, account as i64 + 1))
+            {
+                assert_eq!(documents, mongo.len(), "an order has two documents");
+                if rest == mongo && mine.iter().all(|id| rest.contains_key(id)) {
+                    break (rest, mongo);
+                }
+                last = Some((rest, mongo));
+            }
+            if std::time::Instant::now() > deadline {
+                let (rest, mongo) = last.unwrap_or_default();
+                let differ: Vec<_> = rest
+                    .keys()
+                    .chain(mongo.keys())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .filter(|id| rest.get(id) != mongo.get(id))
+                    .map(|id| format!("{id}: REST {:?} MongoDB {:?}", rest.get(id), mongo.get(id)))
+                    .collect();
+                let missing: Vec<_> = mine.iter().filter(|id| !rest.contains_key(id)).collect();
+                panic!(
+                    "account {}: REST ({}) and MongoDB ({}) differ on {} orders: {differ:#?}\nacknowledged but not listed: {missing:?}\n{}",
+                    account + 1,
+                    rest.len(),
+                    mongo.len(),
+                    differ.len(),
+                    d.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(rest, mongo);
+        let filled = rest.values().filter(|(status, _)| status == "FILLED").count();
+        assert!(filled > 10, "account {}: the flow trades ({filled} filled)", account + 1);
+        let fills = common::try_http(port, "GET", "/api/executions?limit=500", Some(key), None, "").expect("fills");
+        let rest_fills = fills.json()["executions"].as_array().expect("list").len();
+        let mongo_fills = db
+            .all("executions")
+            .expect("executions")
+            .iter()
+            .filter(|e| e.get_i64("accountId").ok() == Some(account as i64 + 1))
+            .count();
+        assert_eq!(rest_fills, mongo_fills, "account {}: fills on both paths", account + 1);
+        eprintln!(
+            "account {}: {} orders ({filled} filled), {rest_fills} fills, REST = MongoDB",
+            account + 1,
+            rest.len()
+        );
+    }
+    let other =
+        common::try_http(port, "GET", &format!("/api/orders/{}", acknowledged["d-1"].1), Some(KEYS[0]), None, "")
+            .expect("answered");
+    assert_eq!(other.status, 404, "another account's order is not found");
+    eprintln!("{} orders acknowledged, {pending} pending at the kill", acknowledged.len());
+}
