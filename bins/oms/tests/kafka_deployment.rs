@@ -352,3 +352,49 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
     assert_eq!(other.status, 404, "another account's order is not found");
     eprintln!("{} orders acknowledged, {pending} pending at the kill", acknowledged.len());
 }
+
+/// Two ingress replicas behind one load balancer share `Idempotency-Key`s through Redis: a
+/// retry that lands on the other replica gets the first answer, and the engine sees one
+/// order.
+#[test]
+fn two_ingress_replicas_share_idempotency_keys_through_redis() {
+    let redis = common::service_env("OMS_TEST_REDIS_URL");
+    let d = Deployment {
+        dir: tempfile::tempdir().expect("tempdir"),
+        brokers: common::kafka_brokers(),
+        prefix: common::unique("tr-") + "-",
+    };
+    write_config(d.dir.path());
+    let _engine = d.spawn("engine", "engine-a", &[]);
+    let ports = [common::free_port(), common::free_port()];
+    let _replicas: Vec<Process> = ports
+        .iter()
+        .enumerate()
+        .map(|(n, port)| {
+            let listen = format!("127.0.0.1:{port}");
+            d.spawn("ingress", &format!("ingress-{n}"), &["--listen", &listen, "--redis", &redis])
+        })
+        .collect();
+    for port in ports {
+        let ready = common::eventually("the replica is ready", Duration::from_secs(60), || {
+            common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+        });
+        assert_eq!(ready.json()["status"], "ok", "Redis is up: {}", ready.body);
+    }
+    common::eventually("the shards are open", Duration::from_secs(60), || {
+        (d.owned("engine-a").len() == PARTITIONS as usize).then_some(())
+    });
+    let key = common::unique("idem-");
+    let (_, body) = order_body(1);
+    let first = common::try_http(ports[0], "POST", "/api/orders", Some(KEYS[1]), Some(&key), &body).expect("first");
+    assert_eq!(first.status, 201, "{}", first.body);
+    let retry = common::try_http(ports[1], "POST", "/api/orders", Some(KEYS[1]), Some(&key), &body).expect("retry");
+    assert_eq!((retry.status, retry.replayed()), (201, true), "{}", retry.body);
+    assert_eq!(retry.json()["orderId"], first.json()["orderId"]);
+    let changed = body.replace("\"d-1\"", "\"d-other\"");
+    let misuse =
+        common::try_http(ports[1], "POST", "/api/orders", Some(KEYS[1]), Some(&key), &changed).expect("misuse");
+    assert_eq!(misuse.status, 422, "the same key with another body is refused: {}", misuse.body);
+    let orders = common::try_http(ports[0], "GET", "/api/orders", Some(KEYS[1]), None, "").expect("list").json();
+    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1), "one order: {orders}");
+}

@@ -33,6 +33,7 @@ use axum::routing::{delete, get, post};
 use oms_core::prelude::*;
 use oms_http::auth::{ApiKeys, Principal};
 use oms_http::dto::PlaceOrder;
+use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
 use oms_http::reads;
 use oms_kafka::messages::{ExecutionMessage, InboundCommand, decode_execution, encode_command};
@@ -71,6 +72,10 @@ struct Ingress {
     waiting: Mutex<HashMap<String, Waiter>>,
     /// Orders and fills for the read routes.
     view: Mutex<OrderView>,
+    /// `Idempotency-Key` replays: per process, and across ingress replicas with `--redis`.
+    idempotency: IdempotencyStore,
+    /// Redis, when on (for `/ready`).
+    redis: Option<Arc<oms_redis::Redis>>,
     /// Admission limit on `waiting` (`--ingress-decisions-max`): past it, 503 at once, so
     /// overload sheds load instead of growing latency to the decision timeout.
     waiting_max: usize,
@@ -93,6 +98,13 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     // The market definition, as the engines have it, for validation and conversion.
     let engine = market.reference_engine()?;
     let tail = TailConsumer::new(kafka, &kafka.topics.executions.name).context("following executions")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
+    // Redis's writer task needs the runtime.
+    let redis = match &args.redis {
+        Some(url) => Some(Arc::new(runtime.block_on(async { oms_redis::Redis::start(url) })?)),
+        None => None,
+    };
+    let shared = redis.clone().map(|r| r as Arc<dyn oms_http::idempotency::SharedIdempotency>);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let state: Shared = Arc::new(Ingress {
         producer: KafkaProducer::new(kafka).context("creating the Kafka producer")?,
@@ -105,6 +117,8 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         next_command: AtomicU64::new(0),
         waiting: Mutex::new(HashMap::new()),
         view: Mutex::new(OrderView::new(args.history_orders_max, oms_http::history::EXECUTIONS_PER_ACCOUNT_MAX)),
+        idempotency: IdempotencyStore::with_shared(shared, DECISION_TIMEOUT),
+        redis,
         waiting_max: args.ingress_decisions_max,
         placed: AtomicU64::new(0),
         timeouts: AtomicU64::new(0),
@@ -117,7 +131,6 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         .spawn(move || follow(&follower, &tail))
         .context("spawning the executions follower")?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     runtime.block_on(async move {
         let app = axum::Router::new()
             .route("/api/orders", post(place).get(list))
@@ -192,9 +205,21 @@ fn caller(state: &Ingress, headers: &HeaderMap) -> Result<Principal, Problem> {
 }
 
 async fn place(State(state): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let principal = match caller(&state, &headers) {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    let task = Arc::clone(&state);
+    let task_body = body.clone();
+    state
+        .idempotency
+        .run(principal.account, &headers, &body, move || async move { place_once(&task, principal, &task_body).await })
+        .await
+}
+
+async fn place_once(state: &Ingress, principal: Principal, body: &[u8]) -> Response {
     let result = async {
-        let principal = caller(&state, &headers)?;
-        let order: PlaceOrder = serde_json::from_slice(&body)
+        let order: PlaceOrder = serde_json::from_slice(body)
             .map_err(|e| Problem::bad_request("invalid_body", format!("order body: {e}")))?;
         let command_id = state.command_id();
         let new_order = order.to_new_order(&state.catalog, principal.account, &command_id)?;
@@ -214,8 +239,25 @@ async fn place(State(state): State<Shared>, headers: HeaderMap, body: axum::body
 }
 
 async fn cancel(State(state): State<Shared>, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
+    let principal = match caller(&state, &headers) {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    let task = Arc::clone(&state);
+    let request = axum::body::Bytes::from(format!("DELETE {order_id}"));
+    state
+        .idempotency
+        .run(
+            principal.account,
+            &headers,
+            &request,
+            move || async move { cancel_once(&task, principal, &order_id).await },
+        )
+        .await
+}
+
+async fn cancel_once(state: &Ingress, principal: Principal, order_id: &str) -> Response {
     let result = async {
-        let principal = caller(&state, &headers)?;
         let id: u64 = order_id.parse().map_err(|_| Problem::not_found("unknown_order", "no such order"))?;
         // An order id names its shard; any symbol of that shard routes the cancel there (the
         // engine decides on the order id and owner alone).
@@ -389,11 +431,18 @@ fn answer(messages: &[ExecutionMessage], success: StatusCode) -> Response {
     (code, Json(order)).into_response()
 }
 
+/// 503 `not ready` without the brokers or the executions follower; 200 `degraded` while
+/// Redis is down (idempotency falls back to this process and the engine's dedupe).
 async fn ready(State(state): State<Shared>) -> Response {
     let brokers_down = state.producer.brokers_down();
     let tail = state.tail_alive.load(Ordering::Acquire);
-    let status = if brokers_down || !tail { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    (status, Json(json!({ "status": if status == StatusCode::OK { "ok" } else { "not ready" }, "kafka": !brokers_down, "executionsFollower": tail })))
+    let redis = state.redis.as_ref().and_then(|r| oms_http::external::Dependency::degraded(r.as_ref()));
+    let (status, word) = match (brokers_down || !tail, &redis) {
+        (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+        (false, Some(_)) => (StatusCode::OK, "degraded"),
+        (false, None) => (StatusCode::OK, "ok"),
+    };
+    (status, Json(json!({ "status": word, "kafka": !brokers_down, "executionsFollower": tail, "redis": redis })))
         .into_response()
 }
 
