@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the split deployment on this machine (docs/benchmarks.md §7):
+# loadgen → HTTP → ingress (Redis idempotency) → Kafka → engine → Kafka → ingress, with the
+# persister writing every decision to MongoDB. A private Tansu broker per run (memory
+# storage), Redis and MongoDB from scripts/services.sh (started if needed, left running).
+#
+#   bash scripts/bench-split.sh <rate> [--no-redis] [--no-mongo] [loadgen flags…]
+#
+# Needs release builds: cargo build --release -p oms -p loadgen
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rate=${1:?usage: bench-split.sh <rate> [--no-redis] [--no-mongo] [loadgen flags…]}
+shift
+redis_on=1
+mongo_on=1
+loadgen_extra=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-redis) redis_on=0 ;;
+    --no-mongo) mongo_on=0 ;;
+    *) loadgen_extra+=("$arg") ;;
+  esac
+done
+
+oms=target/release/oms
+loadgen=target/release/loadgen
+[[ -x $oms && -x $loadgen ]] || { echo "build first: cargo build --release -p oms -p loadgen" >&2; exit 1; }
+bash scripts/services.sh start >/dev/null
+eval "$(bash scripts/services.sh env)"
+
+work=$(mktemp -d /tmp/oms-bench.XXXXXX)
+port=19192
+http=18280
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$OMS_TEST_TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+  --storage-engine memory://tansu/ >"$work/tansu.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+
+kafka=(--kafka "127.0.0.1:$port" --kafka-partitions 4 --kafka-replication 1 --kafka-fetch-wait-ms 5 --log warn)
+ingress_extra=()
+((redis_on)) && ingress_extra+=(--redis "$OMS_TEST_REDIS_URL")
+"$oms" serve --role engine --demo "${kafka[@]}" --data-dir "$work/engine" >"$work/engine.log" 2>&1 &
+pids+=($!)
+"$oms" serve --role ingress --demo "${kafka[@]}" --data-dir "$work/ingress" --listen "127.0.0.1:$http" \
+  --http-threads 2 "${ingress_extra[@]}" >"$work/ingress.log" 2>&1 &
+pids+=($!)
+if ((mongo_on)); then
+  db="$OMS_TEST_MONGO_URL/oms_bench_$(date +%s)"
+  "$oms" serve --role persister --demo "${kafka[@]}" --data-dir "$work/persister" --mongo "$db" \
+    >"$work/persister.log" 2>&1 &
+  pids+=($!)
+fi
+for _ in $(seq 1 300); do
+  curl -fs "http://127.0.0.1:$http/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fs "http://127.0.0.1:$http/ready" || { tail -20 "$work"/*.log; exit 1; }
+echo
+# Let the engine's consumer group settle (the first rebalance) before the clock starts.
+sleep 8
+idem=()
+((redis_on)) && idem+=(--idempotency-keys)
+"$loadgen" --target "http://127.0.0.1:$http" --api-keys "$work/ingress/demo-accounts.json" --mid-price 60000 \
+  --rate "$rate" --duration 10 --warmup 2 --connections 512 "${idem[@]}" "${loadgen_extra[@]}"
+echo "--- top CPU during the run is not sampled here; see docs/benchmarks.md for how it was measured"
+if ((mongo_on)); then
+  sleep 5
+  grep -h "persister progress" "$work/persister.log" | tail -1 || true
+fi
