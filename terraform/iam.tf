@@ -135,12 +135,12 @@ data "aws_iam_policy_document" "kafka_admin" {
   }
 }
 
-# External Secrets Operator reads the one application secret and nothing else.
+# External Secrets Operator reads the application secret and the API keys, nothing else.
 data "aws_iam_policy_document" "external_secrets" {
   statement {
-    sid       = "ReadOmsApplicationSecret"
+    sid       = "ReadOmsSecrets"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [aws_secretsmanager_secret.app.arn]
+    resources = [aws_secretsmanager_secret.app.arn, aws_secretsmanager_secret.api_keys.arn]
   }
   statement {
     sid       = "DecryptThroughSecretsManagerOnly"

@@ -1,4 +1,4 @@
-# Crypto OMS on AWS: VPC, EKS, MSK, ElastiCache, DocumentDB, ALB support, KMS, S3/CloudFront.
+# Crypto OMS on AWS: VPC, EKS, MSK, ElastiCache, DocumentDB, EFS, ALB support, KMS, S3/CloudFront.
 # Walkthrough: docs/deployment.md. Every data store admits only the EKS cluster security
 # group (carried by the managed nodes and, with the VPC CNI, by every pod) on its own port.
 
@@ -120,6 +120,20 @@ module "documentdb" {
   secrets_kms_key_arn      = module.kms.key_arns["secrets"]
   logs_kms_key_arn         = module.kms.key_arns["logs"]
   log_retention_days       = var.log_retention_days
+}
+
+# The engine shard journals (k8s/base/engine-shards-pvc.yaml): shared by every engine pod
+# so that failover can move a partition to any of them.
+module "efs" {
+  source = "./modules/efs"
+
+  name                         = local.name
+  vpc_id                       = module.vpc.vpc_id
+  subnet_ids                   = module.vpc.private_subnet_ids
+  client_security_group_id     = module.eks.node_security_group_id
+  kms_key_arn                  = module.kms.key_arns["efs"]
+  throughput_mode              = var.efs_throughput_mode
+  provisioned_throughput_mibps = var.efs_provisioned_throughput_mibps
 }
 
 module "alb" {

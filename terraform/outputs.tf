@@ -43,6 +43,16 @@ output "documentdb_endpoint" {
   value       = module.documentdb.endpoint
 }
 
+output "efs_file_system_id" {
+  description = "parameters.fileSystemId of the StorageClass oms-shards-efs (k8s overlays)."
+  value       = module.efs.file_system_id
+}
+
+output "api_keys_secret_name" {
+  description = "Secrets Manager secret holding keys.toml (ExternalSecret oms-api-keys remoteRef.key); put its value with `aws secretsmanager put-secret-value`."
+  value       = aws_secretsmanager_secret.api_keys.name
+}
+
 output "app_secret_name" {
   description = "Secrets Manager secret read by External Secrets Operator (ExternalSecret remoteRef.key)."
   value       = aws_secretsmanager_secret.app.name

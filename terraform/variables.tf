@@ -213,6 +213,20 @@ variable "deletion_protection" {
   default     = true
 }
 
+# --- EFS (engine shard journals) ---------------------------------------------------------
+
+variable "efs_throughput_mode" {
+  description = "EFS throughput mode of the journal file system: elastic (billed per GB, follows the load), provisioned (fixed MiB/s) or bursting."
+  type        = string
+  default     = "elastic"
+}
+
+variable "efs_provisioned_throughput_mibps" {
+  description = "MiB/s bought with efs_throughput_mode = \"provisioned\"; ignored otherwise."
+  type        = number
+  default     = 0
+}
+
 # --- Edge ----------------------------------------------------------------------------------
 
 variable "domain_name" {

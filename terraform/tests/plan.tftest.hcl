@@ -154,6 +154,11 @@ run "plan" {
   }
 
   assert {
+    condition     = length(module.efs.mount_target_ids) == var.az_count
+    error_message = "one EFS mount target per private subnet (AZ)"
+  }
+
+  assert {
     condition     = var.enable_frontend_cdn == (length(module.frontend) == 1)
     error_message = "CDN module follows enable_frontend_cdn"
   }

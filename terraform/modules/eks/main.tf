@@ -1,5 +1,6 @@
 # EKS control plane, OIDC provider for IRSA, one managed node group in private subnets, and
-# the core add-ons (VPC CNI with NetworkPolicy enforcement, CoreDNS, kube-proxy, EBS CSI).
+# the core add-ons (VPC CNI with NetworkPolicy enforcement, CoreDNS, kube-proxy, EBS CSI,
+# EFS CSI).
 
 data "aws_partition" "current" {}
 
@@ -135,14 +136,22 @@ locals {
   # Add-on service accounts that get their own IAM role (never the node role).
   addon_irsa = {
     vpc-cni = {
-      namespace       = "kube-system"
-      service_account = "aws-node"
-      policy_arn      = "arn:${local.partition}:iam::aws:policy/AmazonEKS_CNI_Policy"
+      namespace        = "kube-system"
+      service_accounts = ["aws-node"]
+      policy_arn       = "arn:${local.partition}:iam::aws:policy/AmazonEKS_CNI_Policy"
     }
     ebs-csi = {
-      namespace       = "kube-system"
-      service_account = "ebs-csi-controller-sa"
-      policy_arn      = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+      namespace        = "kube-system"
+      service_accounts = ["ebs-csi-controller-sa"]
+      policy_arn       = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    }
+    # The add-on puts the role on both of its service accounts: the controller creates and
+    # deletes access points (dynamic provisioning), the node plugin mounts. The managed
+    # policy scopes access-point deletion to those the driver tagged.
+    efs-csi = {
+      namespace        = "kube-system"
+      service_accounts = ["efs-csi-controller-sa", "efs-csi-node-sa"]
+      policy_arn       = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
     }
   }
 }
@@ -159,7 +168,7 @@ data "aws_iam_policy_document" "addon_assume" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_issuer_host}:sub"
-      values   = ["system:serviceaccount:${each.value.namespace}:${each.value.service_account}"]
+      values   = [for sa in each.value.service_accounts : "system:serviceaccount:${each.value.namespace}:${sa}"]
     }
     condition {
       test     = "StringEquals"
@@ -335,11 +344,27 @@ resource "aws_eks_addon" "coredns" {
   depends_on = [aws_eks_node_group.default] # CoreDNS pods need nodes to become healthy
 }
 
-# The engine journal lives on EBS volumes created by this driver (StorageClass in k8s/base).
+# No OMS workload uses EBS volumes any more (the engine journals moved to EFS, below); kept
+# because it is the cluster's block-storage driver for anything else that asks for a
+# ReadWriteOnce volume (e.g. Prometheus storage).
 resource "aws_eks_addon" "ebs_csi" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = "aws-ebs-csi-driver"
   service_account_role_arn    = aws_iam_role.addon["ebs-csi"].arn
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = var.tags
+
+  depends_on = [aws_eks_node_group.default]
+}
+
+# The engine shard journals live on one EFS volume (ReadWriteMany) that this driver
+# provisions as an access point on the file system of modules/efs (StorageClass
+# oms-shards-efs in k8s/base), so every engine pod, in any AZ, can open any shard.
+resource "aws_eks_addon" "efs_csi" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "aws-efs-csi-driver"
+  service_account_role_arn    = aws_iam_role.addon["efs-csi"].arn
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   tags                        = var.tags

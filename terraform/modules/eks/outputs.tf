@@ -18,6 +18,11 @@ output "cluster_security_group_id" {
   value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
 }
 
+output "node_security_group_id" {
+  description = "Security group of the managed nodes: the cluster security group, since the launch template sets none of its own. What the EFS mount targets admit (the node mounts the volumes)."
+  value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+}
+
 output "oidc_provider_arn" {
   description = "IAM OIDC provider ARN for IRSA trust policies."
   value       = aws_iam_openid_connect_provider.this.arn

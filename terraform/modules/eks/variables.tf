@@ -88,7 +88,7 @@ variable "node_max_size" {
 }
 
 variable "node_disk_size_gib" {
-  description = "Root volume of each node (images and emptyDirs; the engine journal lives on its own EBS volume)."
+  description = "Root volume of each node (images and emptyDirs; the engine journals live on EFS)."
   type        = number
   default     = 50
 }

@@ -23,9 +23,10 @@ locals {
     msk         = "MSK broker storage at rest"
     elasticache = "ElastiCache (Redis) data at rest and snapshots"
     documentdb  = "DocumentDB storage, snapshots and backups"
-    secrets     = "Secrets Manager secrets (Redis auth token, DocumentDB credentials, MSK SCRAM)"
+    secrets     = "Secrets Manager secrets (Redis auth token, DocumentDB credentials, MSK SCRAM, API keys)"
     s3          = "S3 frontend bucket objects (read by CloudFront through origin access control)"
     ecr         = "ECR repository of the oms image"
+    efs         = "EFS file system of the engine shard journals at rest"
   }
 
   # Lets IAM policies in this account grant use of the key (the AWS default key policy).

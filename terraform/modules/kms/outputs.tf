@@ -1,5 +1,5 @@
 output "key_arns" {
-  description = "Key ARN by domain (eks, logs, msk, elasticache, documentdb, secrets, s3, ecr)."
+  description = "Key ARN by domain (eks, logs, msk, elasticache, documentdb, secrets, s3, ecr, efs)."
   value       = { for k, v in aws_kms_key.this : k => v.arn }
 }
 
