@@ -20,6 +20,17 @@ ConfigMap / Secret key exists (the Secret's keys being those its ExternalSecret 
 that each workload's --role matches its app.kubernetes.io/component label, and that the
 engine's data directory is a mounted volume (the root filesystem is read-only).
 
+Files the binary reads at start: every role that needs a market (engine, persister,
+ingress) must be given one (--market / OMS_MARKET) that resolves, through a read-only
+volumeMount, to a key of a ConfigMap in the manifests; the ingress must be given API keys
+(--api-keys / OMS_API_KEYS) that resolve to a key of a Secret, and no other role may see
+them. Every market file found that way is then run through the binary (with OMS_BINARY):
+`oms serve --role persister --kafka 127.0.0.1:9 --market FILE` without --mongo loads and
+checks the market (the same parser and scratch-engine check the engine uses) before it
+stops at the missing --mongo, so a good file yields exactly that error and a bad one a
+market error; a known-bad file is run first to prove this ordering still holds. Without a
+binary the files are only parsed as TOML, and the script says so.
+
 Usage: check_manifest_flags.py [OMS_BINARY] [--manifest FILE ...] [--dockerfile FILE]
 Exit status: 0 all good, 1 problems found, 2 could not run.
 """
@@ -32,6 +43,8 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +68,8 @@ CONTRACT_FLAGS: dict[str, bool] = {  # flag -> takes a value
     "mongo": True,
     "config": True,
     "demo": False,
+    "market": True,
+    "api-keys": True,
 }
 EXTRA_ENV = {"OMS_LOG"}  # tracing filter: an env var without a flag
 ROLES = {"all", "ingress", "engine", "persister"}
@@ -64,6 +79,36 @@ SECRET_ENV = {"OMS_REDIS", "OMS_MONGO"}
 FSYNC_RE = re.compile(r"^(batch|none|interval:[1-9][0-9]*)$")
 ADDR_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+# Roles that refuse to start without a market definition, and the one that needs API keys
+# (bins/oms/src/main.rs), unless --demo brings both.
+NEEDS_MARKET = {"engine", "persister", "ingress"}
+NEEDS_KEYS = {"ingress"}
+KEY_ROLES = {"ingress", "all"}  # the only roles that may be given the API keys
+# A market file the binary must refuse (tick-size is not a decimal): the control that shows
+# the binary still reads --market before it asks for --mongo.
+BROKEN_MARKET = """[[asset]]
+id = 0
+code = "USD"
+scale = 6
+
+[[asset]]
+id = 1
+code = "BTC"
+scale = 8
+
+[[instrument]]
+id = 0
+symbol = "BTC-USD"
+base = "BTC"
+quote = "USD"
+tick-size = "not-a-decimal"
+lot-size = "0.0001"
+quantity-max = "100"
+notional-min = "1"
+notional-max = "1000000"
+reference-price = "60000"
+"""
+MONGO_ERROR = "--role persister needs --mongo"
 
 
 def env_name(flag: str) -> str:
@@ -82,6 +127,8 @@ class Accepted:
 class Report:
     problems: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
+    # Market file text -> where it is used, for the binary check at the end.
+    markets: dict[str, list[str]] = field(default_factory=dict)
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -210,6 +257,66 @@ def secret_keys(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
     return keys
 
 
+def mounted_file(
+    path: str,
+    pod: dict[str, Any],
+    container: dict[str, Any],
+    objects: list[dict[str, Any]],
+    where: str,
+    report: Report,
+) -> tuple[str, str, str | None] | None:
+    """Resolve a file path the binary reads to (volume kind, object name, text or None).
+
+    The path must lie in a read-only volumeMount of a configMap or secret volume, and name
+    a key that object has (through `items` when given). Text is returned for ConfigMaps
+    (Secret values are never in the manifests)."""
+    mounts = sorted(container.get("volumeMounts", []), key=lambda m: -len(m["mountPath"]))
+    mount = next(
+        (m for m in mounts if path == m["mountPath"] or path.startswith(m["mountPath"].rstrip("/") + "/")), None
+    )
+    if mount is None:
+        report.fail(where, f"{path} is not inside any volumeMount (the image has no such file)")
+        return None
+    if not mount.get("readOnly"):
+        report.fail(where, f"volumeMount {mount['mountPath']} holding {path} should be readOnly")
+    volume = next((v for v in pod.get("volumes", []) if v["name"] == mount["name"]), None)
+    if volume is None:
+        report.fail(where, f"volumeMount {mount['name']!r} has no volume")
+        return None
+    # A directory mount (the file is a key under it) or a single-file subPath mount.
+    relative = path[len(mount["mountPath"].rstrip("/")) + 1 :]
+    if mount.get("subPath"):
+        relative = mount["subPath"] + ("/" + relative if relative else "")
+    for kind, field_name, name_key in (("ConfigMap", "configMap", "name"), ("Secret", "secret", "secretName")):
+        if field_name not in volume:
+            continue
+        source = volume[field_name]
+        name = source.get(name_key, "")
+        items = source.get("items")
+        key = next((i["key"] for i in items if i["path"] == relative), None) if items else relative
+        if key is None:
+            report.fail(where, f"{path}: {kind} volume {name!r} maps no item to {relative!r}")
+            return None
+        if kind == "ConfigMap":
+            data = next(
+                (o.get("data", {}) for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name),
+                None,
+            )
+            if data is None:
+                report.fail(where, f"{path}: ConfigMap {name!r} is not in the manifests")
+                return None
+            if key not in data:
+                report.fail(where, f"{path}: ConfigMap {name!r} has no key {key!r}")
+                return None
+            return kind, name, str(data[key])
+        if key not in secret_keys(objects).get(name, set()):
+            report.fail(where, f"{path}: Secret {name!r} gets no key {key!r} from any ExternalSecret/Secret")
+            return None
+        return kind, name, None
+    report.fail(where, f"{path} is on volume {volume['name']!r}, which is neither a ConfigMap nor a Secret")
+    return None
+
+
 def check_container(
     obj: dict[str, Any],
     pod: dict[str, Any],
@@ -279,6 +386,34 @@ def check_container(
         report.fail(
             where, f"role {role!r} does not match its app.kubernetes.io/component label {component!r}"
         )
+
+    demo = (flags.get("demo") or env.get("OMS_DEMO") or "false").lower() in ("true", "1")
+    market = flags.get("market") or env.get("OMS_MARKET")
+    api_keys = flags.get("api-keys") or env.get("OMS_API_KEYS")
+    if market:
+        found = mounted_file(market, pod, container, objects, where, report)
+        if found and found[0] != "ConfigMap":
+            report.fail(where, f"market {market} comes from a {found[0]}; it is not secret, mount a ConfigMap")
+        elif found:
+            report.markets.setdefault(found[2] or "", []).append(f"{where} ({found[0]} {found[1]})")
+            report.checked.append(f"{where}: market file {market}")
+    elif role in NEEDS_MARKET and not demo:
+        report.fail(where, f"--role {role} refuses to start without --market/OMS_MARKET (or --demo)")
+    if api_keys:
+        if role not in KEY_ROLES:
+            report.fail(where, f"--role {role} serves no API: it must not be given the API keys ({api_keys})")
+        found = mounted_file(api_keys, pod, container, objects, where, report)
+        if found and found[0] != "Secret":
+            report.fail(where, f"API keys {api_keys} come from a {found[0]}; they belong in a Secret")
+        elif found:
+            report.checked.append(f"{where}: API keys file {api_keys}")
+    elif role in NEEDS_KEYS and not demo:
+        report.fail(where, f"--role {role} refuses to start without --api-keys/OMS_API_KEYS (or --demo)")
+    if role not in KEY_ROLES:
+        for volume in pod.get("volumes", []):
+            secret = volume.get("secret", {}).get("secretName", "")
+            if "keys.toml" in secret_keys(objects).get(secret, set()):
+                report.fail(where, f"--role {role} serves no API but mounts the API key Secret {secret!r}")
 
     if role in ("engine", "all"):
         data_dir = flags.get("data-dir") or env.get("OMS_DATA_DIR")
@@ -361,6 +496,62 @@ def check_dockerfile(path: Path, accepted: Accepted, report: Report) -> None:
     parse_args(entrypoint[1:] + cmd, accepted, where + " ENTRYPOINT+CMD", report)
 
 
+# --- market files through the binary ---------------------------------------------------------
+
+
+def run_market(binary: Path, text: str) -> str:
+    """Output of `oms serve --role persister` with this market and no --mongo."""
+    with tempfile.TemporaryDirectory(prefix="oms-market-") as scratch:
+        market = Path(scratch) / "market.toml"
+        market.write_text(text, encoding="utf-8")
+        result = subprocess.run(
+            [str(binary.resolve()), "serve", "--role", "persister", "--kafka", "127.0.0.1:9",
+             "--market", str(market), "--data-dir", str(Path(scratch) / "data")],
+            capture_output=True, text=True, timeout=60, check=False, cwd=scratch,
+            env={},  # no OMS_* from the caller, no RUST_BACKTRACE: the error line only
+        )
+    if result.returncode == 0:
+        return "(exit status 0: the binary started, which it must not without --mongo)"
+    return (result.stdout + result.stderr).strip()
+
+
+def check_markets(binary: Path | None, report: Report) -> None:
+    if not report.markets:
+        return
+    if binary is None:
+        print("NOTE: no oms binary given - market files only parsed as TOML, not checked by the engine.")
+        for text, users in report.markets.items():
+            try:
+                document = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as error:
+                report.fail(users[0], f"market file is not TOML: {error}")
+                continue
+            unknown = set(document) - {"asset", "instrument", "deposit"}
+            if unknown or not document.get("asset") or not document.get("instrument"):
+                report.fail(
+                    users[0], f"market file needs [[asset]] and [[instrument]] only (unknown: {sorted(unknown)})"
+                )
+        return
+    control = run_market(binary, BROKEN_MARKET)
+    if MONGO_ERROR in control or "not-a-decimal" not in control:
+        report.fail(
+            "market check",
+            "the binary no longer validates --market before asking for --mongo, so this check "
+            f"cannot tell a good market from a bad one; a known-bad market gave:\n    {control}",
+        )
+        return
+    for text, users in report.markets.items():
+        output = run_market(binary, text)
+        if MONGO_ERROR in output and "market" not in output.lower():
+            document = tomllib.loads(text)
+            print(f"market file used by {len(users)} container(s) accepted by the binary "
+                  f"({len(document['instrument'])} instruments, {len(document.get('deposit', []))} deposits)")
+            report.checked.append(f"market file ({len(users)} uses): accepted by the binary")
+        else:
+            more = f" (and {len(users) - 1} more containers)" if len(users) > 1 else ""
+            report.fail(users[0] + more, f"the binary refuses this market file:\n    {output}")
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -409,6 +600,7 @@ def main() -> int:
     if containers == 0:
         report.fail("manifests", "no container running the oms image was found")
     check_dockerfile(args.dockerfile, accepted, report)
+    check_markets(args.binary, report)
 
     print(
         f"Checked {len(report.checked)} flag/env uses in {containers} oms containers "

@@ -20,7 +20,9 @@
 #      by object with `kubectl kustomize` when kubectl is installed), validate every object
 #      with kubernetes-validate against Kubernetes $K8S_VERSION, check deployment
 #      invariants, and run checkov on the rendered output.
-#   4. scripts/check_manifest_flags.py: every oms flag and OMS_* variable is accepted.
+#   4. scripts/check_manifest_flags.py: every oms flag and OMS_* variable is accepted, every
+#      role gets the files it needs (market, API keys) from the right ConfigMap/Secret, and
+#      with a binary every market.toml in the rendered manifests is accepted by it.
 #
 # What this cannot prove is listed in docs/deployment.md ("What CI validates").
 
@@ -426,6 +428,7 @@ if [[ $render_ok == 1 ]]; then
   echo "deployment invariants:"
   if "$PY" - "$RENDER_DIR" <<'PYEOF'; then
 import ipaddress
+import re
 import sys
 from pathlib import Path
 
@@ -484,11 +487,42 @@ for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
         if tag != "base":
             need("eks.amazonaws.com/role-arn" in obj["metadata"].get("annotations", {}), f"{tag} ServiceAccount/{obj['metadata']['name']}", "IRSA role annotation")
 
-    # Engine journal on a PVC, one per pod.
+    # Engine shard journals on ONE shared ReadWriteMany EFS volume: the new owner of a
+    # partition (any pod, any AZ) must open that shard's directory (docs/adr/0003-scale-out.md,
+    # point 4). Per-pod volumeClaimTemplates would strand a shard on a dead pod's volume.
+    pvcs = {o["metadata"]["name"]: o for o in by_kind.get("PersistentVolumeClaim", [])}
+    classes = {o["metadata"]["name"]: o for o in by_kind.get("StorageClass", [])}
     for obj in by_kind.get("StatefulSet", []):
-        templates = {t["metadata"]["name"] for t in obj["spec"].get("volumeClaimTemplates", [])}
-        mounts = {m["name"] for c in obj["spec"]["template"]["spec"]["containers"] for m in c.get("volumeMounts", [])}
-        need(bool(templates & mounts), f"{tag} StatefulSet/{obj['metadata']['name']}", "journal must be a volumeClaimTemplate mount")
+        where = f"{tag} StatefulSet/{obj['metadata']['name']}"
+        pod = obj["spec"]["template"]["spec"]
+        need(not obj["spec"].get("volumeClaimTemplates"), where, "no per-pod volumeClaimTemplates: every engine must reach every shard")
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod.get("volumes", []) if "persistentVolumeClaim" in v}
+        for c in pod["containers"]:
+            args = c.get("args", [])
+            data_dir = args[args.index("--data-dir") + 1] if "--data-dir" in args[:-1] else "/var/lib/oms"
+            mounts = [m for m in c.get("volumeMounts", []) if m["mountPath"].rstrip("/") == data_dir.rstrip("/")]
+            need(len(mounts) == 1 and mounts[0]["name"] in claims, where, f"data dir {data_dir} must be a PersistentVolumeClaim mount")
+            pvc = pvcs.get(claims.get(mounts[0]["name"])) if mounts else None
+            need(pvc is not None, where, f"the claim mounted at {data_dir} must be in the manifests")
+            if pvc is None:
+                continue
+            need(pvc["spec"].get("accessModes") == ["ReadWriteMany"], where, f"PVC {pvc['metadata']['name']} must be ReadWriteMany")
+            sc = classes.get(pvc["spec"].get("storageClassName"), {})
+            params = sc.get("parameters", {})
+            need(sc.get("provisioner") == "efs.csi.aws.com", where, "shard volume on an EFS StorageClass (efs.csi.aws.com)")
+            need(sc.get("reclaimPolicy") == "Retain", where, "shard StorageClass reclaimPolicy Retain (a deleted claim must not delete journals)")
+            need(params.get("provisioningMode") == "efs-ap" and params.get("uid") == "65532" and params.get("gid") == "65532"
+                 and params.get("directoryPerms") == "700", where, "EFS access point as uid/gid 65532, directoryPerms 700")
+            need("tls" in sc.get("mountOptions", []), where, "EFS mounted with tls (encryption in transit)")
+            need(re.fullmatch(r"fs-[0-9a-f]{8,}", params.get("fileSystemId", "")) is not None, where, "fileSystemId fs-<hex>")
+
+    # The market ConfigMap and the API key Secret (their use per role is checked by
+    # scripts/check_manifest_flags.py, which also runs the market through the binary).
+    markets = [o for o in by_kind.get("ConfigMap", []) if o["metadata"]["name"] == "oms-market"]
+    need(len(markets) == 1 and "market.toml" in markets[0].get("data", {}), tag, "ConfigMap oms-market with market.toml")
+    need(all(o.get("immutable") is True for o in markets), tag, "ConfigMap oms-market immutable (journals were created from it)")
+    key_secrets = [o for o in by_kind.get("ExternalSecret", []) if o["spec"].get("target", {}).get("name") == "oms-api-keys"]
+    need(len(key_secrets) == 1 and [d["secretKey"] for d in key_secrets[0]["spec"].get("data", [])] == ["keys.toml"], tag, "ExternalSecret writing oms-api-keys/keys.toml")
 
     # Disruption budgets and autoscaling.
     pdb_targets = {o["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component") for o in by_kind.get("PodDisruptionBudget", [])}
@@ -570,7 +604,7 @@ fi
 
 # --- 4. flags passed to the binary ---------------------------------------------------------------
 
-step "4. oms flags and OMS_* variables in manifests and Dockerfile"
+step "4. oms flags, OMS_* variables and market files in manifests and Dockerfile"
 flag_args=()
 if [[ -n "${OMS_BINARY:-}" ]]; then
   flag_args=("$OMS_BINARY")
@@ -580,9 +614,9 @@ elif [[ -x target/release/oms ]]; then
 fi
 if "$PY" scripts/check_manifest_flags.py "${flag_args[@]}"; then
   if [[ ${#flag_args[@]} -eq 0 ]]; then
-    SUMMARY+=("oms flags/env: ok against the CLI CONTRACT (no binary)")
+    SUMMARY+=("oms flags/env: ok against the CLI CONTRACT (no binary; market files parsed as TOML only)")
   else
-    SUMMARY+=("oms flags/env: ok against ${flag_args[0]} serve --help")
+    SUMMARY+=("oms flags/env: ok against ${flag_args[0]} serve --help; market files accepted by it")
   fi
 else
   fail "oms flags/env"
