@@ -69,10 +69,22 @@ echo
 sleep 8
 idem=()
 ((redis_on)) && idem+=(--idempotency-keys)
+# CPU seconds (user + system) of a process so far, from /proc/<pid>/stat.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+names=(tansu engine ingress)
+((mongo_on)) && names+=(persister)
+watched=("${pids[@]}")
+((redis_on)) && { names+=(redis); watched+=("$(cat .cache/services/redis.pid)"); }
+((mongo_on)) && { names+=(mongodb); watched+=("$(cat .cache/services/mongo.pid)"); }
+before=()
+for pid in "${watched[@]}"; do before+=("$( [[ -n $pid ]] && cpu "$pid" || echo 0)"); done
+start=$(date +%s.%N)
 "$loadgen" --target "http://127.0.0.1:$http" --api-keys "$work/ingress/demo-accounts.json" --mid-price 60000 \
   --rate "$rate" --duration 10 --warmup 2 --connections 512 "${idem[@]}" "${loadgen_extra[@]}"
-echo "--- top CPU during the run is not sampled here; see docs/benchmarks.md for how it was measured"
-if ((mongo_on)); then
-  sleep 5
-  grep -h "persister progress" "$work/persister.log" | tail -1 || true
-fi
+elapsed=$(awk "BEGIN { print $(date +%s.%N) - $start }")
+echo "CPU during the run (warm-up + measured, % of one core; the box has $(nproc)):"
+for i in "${!watched[@]}"; do
+  pid=${watched[$i]}
+  [[ -n $pid && -r /proc/$pid/stat ]] || continue
+  printf '  %-10s %5.0f %%\n' "${names[$i]}" "$(awk "BEGIN { print 100 * ($(cpu "$pid") - ${before[$i]}) / $elapsed }")"
+done
