@@ -48,14 +48,14 @@ for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 kafka=(--kafka "127.0.0.1:$port" --kafka-partitions 4 --kafka-replication 1 --kafka-fetch-wait-ms 5 --log warn)
 ingress_extra=()
 ((redis_on)) && ingress_extra+=(--redis "$OMS_TEST_REDIS_URL")
-"$oms" serve --role engine --demo "${kafka[@]}" --data-dir "$work/engine" >"$work/engine.log" 2>&1 &
+"$oms" serve --role engine --demo "${kafka[@]}" --data-dir "$work/engine" --listen 127.0.0.1:0 >"$work/engine.log" 2>&1 &
 pids+=($!)
 "$oms" serve --role ingress --demo "${kafka[@]}" --data-dir "$work/ingress" --listen "127.0.0.1:$http" \
   --http-threads 2 "${ingress_extra[@]}" >"$work/ingress.log" 2>&1 &
 pids+=($!)
 if ((mongo_on)); then
   db="$OMS_TEST_MONGO_URL/oms_bench_$(date +%s)"
-  "$oms" serve --role persister --demo "${kafka[@]}" --data-dir "$work/persister" --mongo "$db" \
+  "$oms" serve --role persister --demo "${kafka[@]}" --data-dir "$work/persister" --mongo "$db" --listen 127.0.0.1:0 \
     >"$work/persister.log" 2>&1 &
   pids+=($!)
 fi

@@ -75,7 +75,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             };
             // The symbols, ticks, lots and asset scales that turn the messages' decimals
             // back into the documents' engine integers: the engines' market definition.
-            return roles::persister::run(&kafka.config, mongo, needs_market("persister")?);
+            return roles::persister::run(&args.listen, &kafka.config, mongo, needs_market("persister")?);
         }
         ("persister", None) => anyhow::bail!("--role persister needs --kafka <brokers> and --mongo <url>"),
         ("ingress", Some(kafka)) => {

@@ -206,12 +206,24 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
         prefix: common::unique("td-") + "-",
     };
     write_config(d.dir.path());
-    let engine_a = d.spawn("engine", "engine-a", &[]);
-    let engine_b = d.spawn("engine", "engine-b", &[]);
+    // Every role answers its probes on --listen (the engines and the persister serve no API).
+    let probes: Vec<(String, u16)> =
+        ["engine-a", "engine-b", "persister"].iter().map(|n| ((*n).to_owned(), common::free_port())).collect();
+    let listen_of = |n: usize| format!("127.0.0.1:{}", probes[n].1);
+    let engine_a = d.spawn("engine", "engine-a", &["--listen", &listen_of(0)]);
+    let engine_b = d.spawn("engine", "engine-b", &["--listen", &listen_of(1)]);
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
     let _ingress = d.spawn("ingress", "ingress", &["--listen", &listen]);
-    let _persister = d.spawn("persister", "persister", &["--mongo", &db.url]);
+    let _persister = d.spawn("persister", "persister", &["--mongo", &db.url, "--listen", &listen_of(2)]);
+    for (name, probe) in &probes {
+        let ready = common::eventually(&format!("{name} ready"), Duration::from_secs(60), || {
+            common::try_http(*probe, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+        });
+        assert_eq!(ready.json()["status"], "ok", "{name}: {}", ready.body);
+        let health = common::http(*probe, "GET", "/health", None, None, "");
+        assert_eq!(health.status, 200, "{name}: {}", health.body);
+    }
     common::eventually("the ingress is ready", Duration::from_secs(60), || {
         common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
     });
@@ -219,10 +231,10 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
         (d.owned("engine-a").len() + d.owned("engine-b").len() == PARTITIONS as usize).then_some(())
     });
     let btc = oms_kafka::topics::partition_for_key(b"BTC-USD", PARTITIONS);
-    let (mut victim, _survivor, survivor_name) = if d.owned("engine-a").contains(&btc) {
-        (engine_a, engine_b, "engine-b")
+    let (mut victim, _survivor, survivor_name, survivor_probe) = if d.owned("engine-a").contains(&btc) {
+        (engine_a, engine_b, "engine-b", probes[1].1)
     } else {
-        (engine_b, engine_a, "engine-a")
+        (engine_b, engine_a, "engine-a", probes[0].1)
     };
 
     let mut acknowledged: BTreeMap<String, (usize, u64)> = BTreeMap::new();
@@ -254,6 +266,10 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
     assert!(acknowledged.len() >= ORDERS / 2, "{} of {ORDERS} acknowledged\n{}", acknowledged.len(), d.logs());
     common::eventually("the survivor owns BTC-USD's shard", Duration::from_secs(60), || {
         d.owned(survivor_name).contains(&btc).then_some(())
+    });
+    common::eventually("the survivor's metrics count every shard", Duration::from_secs(10), || {
+        let metrics = common::try_http(survivor_probe, "GET", "/metrics", None, None, "").ok()?.body;
+        metrics.contains(&format!("oms_engine_shards_open {PARTITIONS}\n")).then_some(())
     });
     // A last order per account after the failover: the survivor serves BTC-USD.
     for (account, key) in KEYS.iter().enumerate() {
@@ -365,7 +381,7 @@ fn two_ingress_replicas_share_idempotency_keys_through_redis() {
         prefix: common::unique("tr-") + "-",
     };
     write_config(d.dir.path());
-    let _engine = d.spawn("engine", "engine-a", &[]);
+    let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
     let ports = [common::free_port(), common::free_port()];
     let _replicas: Vec<Process> = ports
         .iter()

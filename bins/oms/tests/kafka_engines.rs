@@ -29,7 +29,8 @@ const SYMBOLS: [&str; 3] = ["BTC-USD", "ETH-USD", "SOL-USD"];
 const COMMANDS_PER_PHASE: usize = 150;
 
 fn engine(brokers: &str, prefix: &str, data: &Path, log: &Path) -> Process {
-    role("engine", brokers, prefix, data, log, &[])
+    // Its probes on a port of its own (two engines share this host).
+    role("engine", brokers, prefix, data, log, &["--listen", "127.0.0.1:0"])
 }
 
 fn role(role: &str, brokers: &str, prefix: &str, data: &Path, log: &Path, extra: &[&str]) -> Process {

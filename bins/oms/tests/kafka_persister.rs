@@ -41,6 +41,8 @@ struct Deployment {
     engine: Option<Child>,
     persister: Option<Child>,
     persister_starts: usize,
+    /// Port of the running persister's probes.
+    persister_probe: u16,
 }
 
 impl Deployment {
@@ -50,7 +52,16 @@ impl Deployment {
         let config = common::kafka_test_config(&brokers, &prefix, PARTITIONS);
         oms_kafka::topics::ensure_topics(&config).expect("topics");
         let dir = tempfile::tempdir().expect("tempdir");
-        Deployment { brokers, prefix, dir, config, engine: None, persister: None, persister_starts: 0 }
+        Deployment {
+            brokers,
+            prefix,
+            dir,
+            config,
+            engine: None,
+            persister: None,
+            persister_starts: 0,
+            persister_probe: 0,
+        }
     }
 
     fn spawn(&self, role: &str, data: &Path, log: &Path, extra: &[&str]) -> Child {
@@ -73,14 +84,26 @@ impl Deployment {
     }
 
     fn start_engine(&mut self) {
-        let child = self.spawn("engine", &self.engine_data(), &self.dir.path().join("engine.log"), &[]);
+        let child = self.spawn(
+            "engine",
+            &self.engine_data(),
+            &self.dir.path().join("engine.log"),
+            &["--listen", "127.0.0.1:0"],
+        );
         self.engine = Some(child);
     }
 
     fn start_persister(&mut self, mongo_url: &str) {
         self.persister_starts += 1;
         let log = self.dir.path().join(format!("persister-{}.log", self.persister_starts));
-        let child = self.spawn("persister", &self.dir.path().join("persister"), &log, &["--mongo", mongo_url]);
+        self.persister_probe = free_port();
+        let listen = format!("127.0.0.1:{}", self.persister_probe);
+        let child = self.spawn(
+            "persister",
+            &self.dir.path().join("persister"),
+            &log,
+            &["--mongo", mongo_url, "--listen", &listen],
+        );
         self.persister = Some(child);
     }
 
@@ -472,9 +495,14 @@ fn the_persister_catches_up_after_mongodb_stops_mid_run() {
     eventually("the persister noticing the outage", Duration::from_secs(30), || {
         std::fs::read_to_string(&log).ok()?.contains("failed; retrying").then_some(())
     });
+    // Not ready while MongoDB is down, yet alive: a restart would not bring MongoDB back.
+    let ready = common::http(d.persister_probe, "GET", "/ready", None, None, "");
+    assert!(ready.status == 503 && ready.body.contains("MongoDB"), "{} {}", ready.status, ready.body);
+    assert_eq!(common::http(d.persister_probe, "GET", "/health", None, None, "").status, 200);
     private.restart(ping);
     let caught_up = assert_persisted_exactly(&db, &watch.expected, &d);
     eprintln!("caught up after the outage: {:?} (orders, fills, positions)", caught_up.counts);
+    assert_eq!(common::http(d.persister_probe, "GET", "/ready", None, None, "").status, 200, "ready again");
     assert!(d.persister.as_mut().expect("persister").try_wait().expect("wait").is_none(), "it never exited");
 }
 

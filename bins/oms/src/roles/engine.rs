@@ -37,6 +37,7 @@ use oms_kafka::messages::{
 };
 use oms_kafka::{ConsumerEvent, DurableMarker, EngineConsumer, InboundRecord, KafkaConfig, KafkaProducer};
 
+use super::probe::Probe;
 use crate::config::{ServeArgs, engine_config};
 
 /// Sequences of shard `p` start after `(p + 1) << SHARD_SEQUENCE_BITS`: 2^40 commands per
@@ -130,10 +131,23 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: Vec<Action>) -> anyhow
     };
     std::fs::create_dir_all(&role.data_dir).with_context(|| format!("creating {}", role.data_dir.display()))?;
     let stop = crate::roles::stop_on_signal()?;
+    let probe = Probe::serve(&args.listen, "engine")?;
+    probe.set_ready(true, "in the engine group");
     tracing::info!(partitions, brokers = %kafka.brokers, "engine role: joining the group");
     let mut shards: BTreeMap<i32, Shard> = BTreeMap::new();
     let mut last_commit = Instant::now();
+    let mut last_metrics = Instant::now();
+    let mut records = 0u64;
     while !stop.load(Ordering::Acquire) {
+        probe.beat();
+        if last_metrics.elapsed() >= Duration::from_secs(1) {
+            probe.set_metrics(format!(
+                "# TYPE oms_engine_shards_open gauge\noms_engine_shards_open {}\n\
+                 # TYPE oms_engine_records_total counter\noms_engine_records_total {records}\n",
+                shards.len()
+            ));
+            last_metrics = Instant::now();
+        }
         match consumer.poll(Duration::from_millis(50)) {
             Ok(Some(ConsumerEvent::Assigned(gained))) => {
                 let committed = consumer.committed_offsets(Duration::from_secs(10)).unwrap_or_default();
@@ -152,7 +166,10 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: Vec<Action>) -> anyhow
                 }
             }
             Ok(Some(ConsumerEvent::Record(record))) => match shards.get_mut(&record.partition) {
-                Some(shard) => shard.submit(&role, &record)?,
+                Some(shard) => {
+                    records += 1;
+                    shard.submit(&role, &record)?;
+                }
                 None => tracing::warn!(partition = record.partition, "record of a partition without a shard"),
             },
             Ok(None) => {}

@@ -4,6 +4,7 @@ pub mod engine;
 pub mod fold;
 pub mod ingress;
 pub mod persister;
+pub mod probe;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -23,6 +23,7 @@
 //!   [`ORDERS_KNOWN_MAX`]); an update of any other order reads its document back first.
 //!   A rebalance forgets them all (another member may have written since).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,7 @@ use oms_mongo::stream::{StoreError, StreamBatch, StreamStore, StreamWriteReport}
 use tokio::runtime::Runtime;
 
 use super::fold::{Decision, Fold};
+use super::probe::Probe;
 use crate::market::Market;
 
 /// Records per batch (one bulk write per collection per batch, at most).
@@ -75,8 +77,27 @@ struct Progress {
     reads: u64,
 }
 
+impl Progress {
+    /// The counters as Prometheus lines.
+    fn metrics(&self) -> String {
+        let mut text = String::new();
+        for (name, value) in [
+            ("records", self.records),
+            ("documents", self.documents),
+            ("bulk_commands", self.bulk_commands),
+            ("poison", self.poison),
+            ("stale", self.stale),
+            ("orphans", self.orphans),
+            ("retries", self.retries),
+        ] {
+            text += &format!("# TYPE oms_persister_{name}_total counter\noms_persister_{name}_total {value}\n");
+        }
+        text
+    }
+}
+
 /// Runs the persister role until SIGTERM/SIGINT.
-pub fn run(kafka: &KafkaConfig, mongo_url: &str, market: &Market) -> anyhow::Result<()> {
+pub fn run(listen: &str, kafka: &KafkaConfig, mongo_url: &str, market: &Market) -> anyhow::Result<()> {
     // The same definition the engine role starts its shards with.
     let catalog = Catalog::from_engine(&market.reference_engine()?);
     oms_kafka::topics::ensure_topics(kafka).context("ensuring the Kafka topics")?;
@@ -90,11 +111,15 @@ pub fn run(kafka: &KafkaConfig, mongo_url: &str, market: &Market) -> anyhow::Res
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("mongo runtime")?;
     let store = runtime.block_on(StreamStore::connect(mongo_url, "oms")).context("MongoDB URL")?;
     let stop = crate::roles::stop_on_signal()?;
+    let probe = Probe::serve(listen, "persister")?;
+    probe.set_ready(true, "in the persister group");
     tracing::info!(group = %config.consumer.group_id, brokers = %kafka.brokers, database = %store.database().name(), "persister role: joining the group");
-    let mongo = Mongo { runtime, store, backoff: Backoff::new(), retries: 0 };
+    let mongo = Mongo { runtime, store, backoff: Backoff::new(), retries: 0, probe: Arc::clone(&probe) };
     let mut role = Role { mongo, catalog, fold: Fold::default(), progress: Progress::default() };
     let mut last_progress = Instant::now();
+    let mut last_metrics = Instant::now();
     while !stop.load(Ordering::Acquire) {
+        probe.beat();
         let batch = role.gather(&consumers, &topics, &stop);
         if !batch.is_empty() {
             if !role.persist(&batch, &topics, &stop) {
@@ -108,6 +133,10 @@ pub fn run(kafka: &KafkaConfig, mongo_url: &str, market: &Market) -> anyhow::Res
                     tracing::warn!(error = %e, "offset commit (retried with the next one)");
                 }
             }
+        }
+        if last_metrics.elapsed() >= Duration::from_secs(1) {
+            probe.set_metrics(role.progress.metrics());
+            last_metrics = Instant::now();
         }
         if last_progress.elapsed() >= PROGRESS_INTERVAL {
             tracing::info!(progress = ?role.progress, "persister progress");
@@ -138,6 +167,8 @@ struct Mongo {
     store: StreamStore,
     backoff: Backoff,
     retries: u64,
+    /// Not ready while MongoDB refuses writes (liveness stays up: a restart would not help).
+    probe: Arc<Probe>,
 }
 
 impl Role {
@@ -277,6 +308,7 @@ impl Mongo {
                 Ok(value) => {
                     if failures > 0 {
                         tracing::info!(failures, "{what}: MongoDB answers again; catching up");
+                        self.probe.set_ready(true, "in the persister group");
                     }
                     return Some(value);
                 }
@@ -286,6 +318,8 @@ impl Mongo {
                     if failures == 1 || failures.is_power_of_two() {
                         tracing::warn!(error = %e, failures, "{what} failed; retrying (nothing is consumed meanwhile)");
                     }
+                    self.probe.set_ready(false, &format!("{what}: MongoDB: {e}"));
+                    self.probe.beat();
                     if stop.load(Ordering::Acquire) {
                         tracing::warn!("{what}: stopping with the batch unwritten (it is redelivered on restart)");
                         return None;
