@@ -107,6 +107,27 @@ pub struct AmendBody {
     pub quantity: Option<String>,
 }
 
+impl AmendBody {
+    /// The engine command for order `order_id` of `account` on `instrument`: 400 when
+    /// neither field is given or one is off its tick or lot.
+    pub fn to_amend(
+        &self,
+        instrument: &Instrument,
+        account: oms_core::model::AccountId,
+        order_id: oms_core::model::OrderId,
+    ) -> Result<oms_core::model::AmendOrder, Problem> {
+        if self.price.is_none() && self.quantity.is_none() {
+            return Err(Problem::bad_request("invalid_field", "give price and/or quantity"));
+        }
+        Ok(oms_core::model::AmendOrder {
+            account,
+            order_id,
+            price: self.price.as_deref().map(|p| price(instrument, "price", p)).transpose()?,
+            quantity: self.quantity.as_deref().map(|q| quantity(instrument, "quantity", q)).transpose()?,
+        })
+    }
+}
+
 /// Parses a decimal string strictly (no exponent, no spaces, bounded length).
 pub fn parse_decimal(field: &str, text: &str) -> Result<Decimal, Problem> {
     let plain = !text.is_empty()

@@ -6,16 +6,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oms_core::model::{
-    Action, AmendOrder, CancelOrder, MassCancel, Order, OrderId, OrderStatus, Quantity, RejectReason, Timestamp,
+    Action, CancelOrder, MassCancel, Order, OrderId, OrderStatus, Quantity, RejectReason, Timestamp,
 };
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{AmendBody, PlaceOrder};
 use crate::problem::Problem;
-use crate::reads::{self, ExecutionQuery, OrderFilter, OrderQuery, page_limit, parse_order_id, symbol_filter};
+use crate::reads::{
+    self, ExecutionQuery, OrderFilter, OrderQuery, SymbolQuery, page_limit, parse_order_id, symbol_filter,
+};
 use crate::render;
 
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
@@ -231,20 +232,7 @@ pub(crate) async fn amend(
                         let listing = catalog
                             .listing(instrument)
                             .ok_or_else(|| Problem::not_found("unknown_symbol", "instrument gone"))?;
-                        let i = &listing.instrument;
-                        if request.price.is_none() && request.quantity.is_none() {
-                            return Err(Problem::bad_request("invalid_field", "give price and/or quantity"));
-                        }
-                        AmendOrder {
-                            account: caller.account,
-                            order_id: id,
-                            price: request.price.as_deref().map(|p| crate::dto::price(i, "price", p)).transpose()?,
-                            quantity: request
-                                .quantity
-                                .as_deref()
-                                .map(|q| crate::dto::quantity(i, "quantity", q))
-                                .transpose()?,
-                        }
+                        request.to_amend(&listing.instrument, caller.account, id)?
                     };
                     let outcome = task_state.execute(Action::AmendOrder(amend)).await?;
                     order_reply(&task_state, caller.account, id, outcome.reject)
@@ -274,13 +262,6 @@ fn order_reply(
         .filter(|r| r.order.account == account)
         .ok_or_else(|| Problem::not_found("unknown_order", "order not found"))?;
     Ok(Json(render::order(&state.catalog(), record, None)).into_response())
-}
-
-/// Query of `DELETE /api/orders`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SymbolQuery {
-    symbol: Option<String>,
 }
 
 /// `DELETE /api/orders?symbol=`.

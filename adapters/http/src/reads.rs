@@ -114,6 +114,14 @@ impl OrderFilter {
     }
 }
 
+/// Query of `DELETE /api/orders` (cancel all, or all of one symbol).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolQuery {
+    /// Only this instrument.
+    pub symbol: Option<String>,
+}
+
 /// Query of `GET /api/executions`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -414,3 +414,75 @@ fn two_ingress_replicas_share_idempotency_keys_through_redis() {
     let orders = common::try_http(ports[0], "GET", "/api/orders", Some(KEYS[1]), None, "").expect("list").json();
     assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1), "one order: {orders}");
 }
+
+/// Amend and mass cancel through the ingress, routed by the order id's shard or the
+/// symbol's partition, or sent to every shard; refusals answer like `--role all`.
+#[test]
+fn the_ingress_amends_and_mass_cancels_across_shards() {
+    let d = Deployment {
+        dir: tempfile::tempdir().expect("tempdir"),
+        brokers: common::kafka_brokers(),
+        prefix: common::unique("ta-") + "-",
+    };
+    write_config(d.dir.path());
+    let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
+    let port = common::free_port();
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    common::eventually("the shards are open", Duration::from_secs(60), || {
+        (d.owned("engine-a").len() == PARTITIONS as usize).then_some(())
+    });
+    let key = Some(KEYS[0]);
+    // A resting bid 5 % under the reference on each symbol (nothing sells there).
+    let mut bids = BTreeMap::new();
+    for (symbol, price, lot) in SYMBOLS {
+        let below = rust_decimal::Decimal::from_str_exact(price).expect("price") * rust_decimal::Decimal::new(95, 2);
+        let body =
+            format!(r#"{{"symbol":"{symbol}","side":"buy","type":"limit","price":"{below}","quantity":"{lot}"}}"#);
+        let reply = common::http(port, "POST", "/api/orders", key, None, &body);
+        assert_eq!((reply.status, reply.json()["status"].as_str()), (201, Some("ACCEPTED")), "{}", reply.body);
+        bids.insert(symbol, reply.json()["orderId"].as_str().expect("orderId").to_owned());
+    }
+    let btc = &bids["BTC-USD"];
+    let amended = common::http(
+        port,
+        "PATCH",
+        &format!("/api/orders/{btc}"),
+        key,
+        None,
+        r#"{"price":"57500.00","quantity":"0.0300"}"#,
+    );
+    assert_eq!(amended.status, 200, "{}", amended.body);
+    let order = amended.json();
+    assert_eq!((order["price"].as_str(), order["quantity"].as_str()), (Some("57500"), Some("0.03")), "{order}");
+    let off_tick = common::http(port, "PATCH", &format!("/api/orders/{btc}"), key, None, r#"{"price":"57500.001"}"#);
+    assert_eq!(off_tick.status, 400, "{}", off_tick.body);
+    let empty = common::http(port, "PATCH", &format!("/api/orders/{btc}"), key, None, "{}");
+    assert_eq!(empty.status, 400, "{}", empty.body);
+    let foreign =
+        common::http(port, "PATCH", &format!("/api/orders/{btc}"), Some(KEYS[1]), None, r#"{"price":"1.00"}"#);
+    assert_eq!(foreign.status, 404, "another account's order: {}", foreign.body);
+
+    let one = common::http(port, "DELETE", "/api/orders?symbol=ETH-USD", key, None, "");
+    assert_eq!(one.status, 200, "{}", one.body);
+    let ids = |reply: &common::Reply| -> BTreeSet<String> {
+        reply.json()["cancelled"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|o| o["orderId"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&one), BTreeSet::from([bids["ETH-USD"].clone()]));
+    let rest = common::http(port, "DELETE", "/api/orders", key, None, "");
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    assert_eq!(ids(&rest), BTreeSet::from([bids["BTC-USD"].clone(), bids["SOL-USD"].clone()]), "every shard asked");
+    let again = common::http(port, "DELETE", &format!("/api/orders/{btc}"), key, None, "");
+    assert_eq!(again.status, 404, "no longer working: {}", again.body);
+    let open = common::http(port, "GET", "/api/orders?status=open", key, None, "").json();
+    assert_eq!(open["orders"].as_array().map(Vec::len), Some(0), "{open}");
+    let unknown = common::http(port, "DELETE", "/api/orders?symbol=DOGE-USD", key, None, "");
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+}

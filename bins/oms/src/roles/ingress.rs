@@ -13,9 +13,11 @@
 //! `clientOrderId`, which the engine refuses as a duplicate while the order works). A full
 //! producer queue or a broker outage answers 503 at once: never a silent drop.
 //!
-//! Reads (`GET /api/orders`, `/api/orders/{id}`, `/api/executions`) come from
-//! [`view::OrderView`], `executions` folded in memory. Not served here yet: amend,
-//! mass cancel, positions, market data and WebSocket streams (`--role all` has them).
+//! Cancels and amends go to the shard their order id names; a mass cancel to its
+//! symbol's partition, or to every partition. Reads (`GET /api/orders`,
+//! `/api/orders/{id}`, `/api/executions`) come from [`view::OrderView`], `executions`
+//! folded in memory. Not served here yet: positions, market data and WebSocket streams
+//! (`--role all` has them).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,7 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use oms_core::prelude::*;
 use oms_http::auth::{ApiKeys, Principal};
-use oms_http::dto::PlaceOrder;
+use oms_http::dto::{AmendBody, PlaceOrder};
 use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
 use oms_http::reads;
@@ -133,8 +135,8 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     runtime.block_on(async move {
         let app = axum::Router::new()
-            .route("/api/orders", post(place).get(list))
-            .route("/api/orders/{order_id}", delete(cancel).get(get_one))
+            .route("/api/orders", post(place).get(list).delete(cancel_all))
+            .route("/api/orders/{order_id}", delete(cancel).get(get_one).patch(amend))
             .route("/api/executions", get(executions))
             .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
             .route("/ready", get(ready))
@@ -258,32 +260,126 @@ async fn cancel(State(state): State<Shared>, headers: HeaderMap, Path(order_id):
 
 async fn cancel_once(state: &Ingress, principal: Principal, order_id: &str) -> Response {
     let result = async {
-        let id: u64 = order_id.parse().map_err(|_| Problem::not_found("unknown_order", "no such order"))?;
-        // An order id names its shard; any symbol of that shard routes the cancel there (the
-        // engine decides on the order id and owner alone).
-        let shard = (id >> SHARD_SEQUENCE_BITS).checked_sub(1).and_then(|s| i32::try_from(s).ok());
-        let symbol = shard
-            .and_then(|shard| {
-                state
-                    .catalog
-                    .listings()
-                    .into_iter()
-                    .map(|l| l.instrument.spec().symbol)
-                    .find(|s| partition_for_key(s.as_str().as_bytes(), state.partitions) == shard)
-            })
-            .ok_or_else(|| Problem::not_found("unknown_order", "no such order"))?;
-        let command_id = state.command_id();
-        let command = InboundCommand {
-            command_id: oms_kafka::messages::CommandId::new(&command_id)
-                .map_err(|e| Problem::bad_request("invalid_command", e.to_string()))?,
-            symbol: Some(symbol),
-            action: Action::CancelOrder(CancelOrder { account: principal.account, order_id: OrderId(id) }),
-        };
-        let messages = state.decide(&command, shard).await?;
-        Ok::<_, Problem>(answer(&messages, StatusCode::OK))
+        let id = reads::parse_order_id(order_id)?;
+        let (shard, symbol) = state.shard_of(id)?;
+        let action = Action::CancelOrder(CancelOrder { account: principal.account, order_id: id });
+        let messages = state.decide(&state.command(Some(symbol), action)?, Some(shard)).await?;
+        state.changed_order(principal, id, &messages)
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PATCH /api/orders/{id}`: new price and/or quantity of a working order.
+async fn amend(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let principal = match caller(&state, &headers) {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    let task = Arc::clone(&state);
+    let mut keyed = body.to_vec();
+    keyed.extend_from_slice(order_id.as_bytes());
+    let request = axum::body::Bytes::from(keyed);
+    state
+        .idempotency
+        .run(principal.account, &headers, &request, move || async move {
+            let result = async {
+                let id = reads::parse_order_id(&order_id)?;
+                let change: AmendBody = serde_json::from_slice(&body)
+                    .map_err(|e| Problem::bad_request("invalid_body", format!("amend body: {e}")))?;
+                // The order's instrument sets the ticks and lots; an order this ingress has
+                // not seen (or another account's) is unknown.
+                let instrument = {
+                    let view = task.view()?;
+                    let record = view.history().order(id).filter(|r| r.order.account == principal.account);
+                    record
+                        .ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?
+                        .order
+                        .instrument
+                };
+                let listing = task
+                    .catalog
+                    .listing(instrument)
+                    .ok_or_else(|| Problem::not_found("unknown_symbol", "instrument gone"))?;
+                let action = Action::AmendOrder(change.to_amend(&listing.instrument, principal.account, id)?);
+                let (shard, _) = task.shard_of(id)?;
+                let symbol = listing.instrument.spec().symbol;
+                let messages = task.decide(&task.command(Some(symbol), action)?, Some(shard)).await?;
+                task.changed_order(principal, id, &messages)
+            }
+            .await;
+            result.unwrap_or_else(IntoResponse::into_response)
+        })
+        .await
+}
+
+/// `DELETE /api/orders?symbol=`: cancels the caller's working orders of one symbol (on
+/// its shard) or of every symbol (one command per shard, all awaited).
+async fn cancel_all(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    query: Result<Query<reads::SymbolQuery>, QueryRejection>,
+) -> Response {
+    let principal = match caller(&state, &headers) {
+        Ok(principal) => principal,
+        Err(problem) => return problem.into_response(),
+    };
+    let symbol = query.as_ref().ok().and_then(|q| q.0.symbol.clone());
+    let task = Arc::clone(&state);
+    let request = axum::body::Bytes::from(format!("DELETE all {symbol:?}"));
+    state
+        .idempotency
+        .run(principal.account, &headers, &request, move || async move {
+            let result = async {
+                let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+                let targets: Vec<(Option<Symbol>, Option<InstrumentId>, i32)> = match &query.symbol {
+                    Some(text) => {
+                        let (instrument, listing) = task
+                            .catalog
+                            .by_symbol(text)
+                            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {text:?}")))?;
+                        let symbol = listing.instrument.spec().symbol;
+                        let partition = partition_for_key(symbol.as_str().as_bytes(), task.partitions);
+                        vec![(Some(symbol), Some(instrument), partition)]
+                    }
+                    None => (0..task.partitions).map(|p| (None, None, p)).collect(),
+                };
+                let mut decisions = tokio::task::JoinSet::new();
+                for (symbol, instrument, partition) in targets {
+                    let task = Arc::clone(&task);
+                    decisions.spawn(async move {
+                        let action = Action::MassCancel(MassCancel { account: principal.account, instrument });
+                        task.decide(&task.command(symbol, action)?, Some(partition)).await
+                    });
+                }
+                let mut cancelled = Vec::new();
+                while let Some(joined) = decisions.join_next().await {
+                    let messages = joined.map_err(|_| Problem::unavailable("unavailable", "cancel task failed"))?;
+                    for message in messages? {
+                        if let ExecutionMessage::OrderCancelled(m) = message
+                            && let Ok(id) = reads::parse_order_id(&m.order_id)
+                        {
+                            cancelled.push(id);
+                        }
+                    }
+                }
+                let view = task.view()?;
+                let orders: Vec<Value> = cancelled
+                    .iter()
+                    .filter_map(|id| view.history().order(*id))
+                    .map(|record| reads::order_json(&task.catalog, record))
+                    .collect();
+                Ok::<_, Problem>(Json(json!({ "cancelled": orders })).into_response())
+            }
+            .await;
+            result.unwrap_or_else(IntoResponse::into_response)
+        })
+        .await
 }
 
 /// `GET /api/orders/{id}`: the caller's order (404 for another account's).
@@ -342,6 +438,55 @@ async fn executions(
 impl Ingress {
     fn view(&self) -> Result<std::sync::MutexGuard<'_, OrderView>, Problem> {
         self.view.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))
+    }
+
+    /// The shard (partition) an order id names, and a symbol of that shard to key by.
+    fn shard_of(&self, id: OrderId) -> Result<(i32, Symbol), Problem> {
+        let unknown = || Problem::not_found("unknown_order", format!("no order {}", id.0));
+        let shard =
+            (id.0 >> SHARD_SEQUENCE_BITS).checked_sub(1).and_then(|s| i32::try_from(s).ok()).ok_or_else(unknown)?;
+        // Any symbol of the shard routes there; the engine decides on the order id and owner.
+        let symbol = self
+            .catalog
+            .listings()
+            .into_iter()
+            .map(|l| l.instrument.spec().symbol)
+            .find(|s| partition_for_key(s.as_str().as_bytes(), self.partitions) == shard)
+            .ok_or_else(unknown)?;
+        Ok((shard, symbol))
+    }
+
+    /// A command with a fresh command id.
+    fn command(&self, symbol: Option<Symbol>, action: Action) -> Result<InboundCommand, Problem> {
+        let command_id = oms_kafka::messages::CommandId::new(&self.command_id())
+            .map_err(|e| Problem::bad_request("invalid_command", e.to_string()))?;
+        Ok(InboundCommand { command_id, symbol, action })
+    }
+
+    /// A cancel's or amend's answer, as `--role all` gives it: the order as it now stands,
+    /// or the engine's refusal as a problem (404 for an order that is not working, 422
+    /// otherwise).
+    fn changed_order(
+        &self,
+        principal: Principal,
+        id: OrderId,
+        messages: &[ExecutionMessage],
+    ) -> Result<Response, Problem> {
+        let refusal = messages.iter().find_map(|m| match m {
+            ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
+            _ => None,
+        });
+        if let Some(code) = refusal {
+            return Err(if code == RejectReason::UnknownOrder.code() {
+                Problem::not_found("unknown_order", format!("no working order {}", id.0))
+            } else {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}"))
+            });
+        }
+        let view = self.view()?;
+        let record = view.history().order(id).filter(|r| r.order.account == principal.account);
+        let record = record.ok_or_else(|| Problem::not_found("unknown_order", "order not found"))?;
+        Ok(Json(reads::order_json(&self.catalog, record)).into_response())
     }
 
     fn command_id(&self) -> String {
