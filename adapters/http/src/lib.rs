@@ -613,6 +613,21 @@ fn submit_problem(error: SubmitError) -> Problem {
     }
 }
 
+/// `router` with the built dashboard in `static_dir` served for every other path (a
+/// single-page app: unknown paths get `index.html`), or 404 problems without one.
+pub fn with_dashboard<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    static_dir: Option<&std::path::Path>,
+) -> Router<S> {
+    match static_dir {
+        Some(dir) if dir.join("index.html").exists() => router.fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .fallback(tower_http::services::ServeFile::new(dir.join("index.html"))),
+        ),
+        _ => router.fallback(|| async { Problem::not_found("not_found", "no such route") }),
+    }
+}
+
 /// The complete router.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -635,15 +650,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text));
-    let mut app = match state.config().static_dir.clone() {
-        Some(dir) if dir.join("index.html").exists() => {
-            let index = dir.join("index.html");
-            api.fallback_service(
-                tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(index)),
-            )
-        }
-        _ => api.fallback(|| async { Problem::not_found("not_found", "no such route") }),
-    };
+    let mut app = with_dashboard(api, state.config().static_dir.as_deref());
     let origins: Vec<HeaderValue> =
         state.config().cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     let cors = tower_http::cors::CorsLayer::new()

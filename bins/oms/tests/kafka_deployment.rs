@@ -427,13 +427,23 @@ fn the_ingress_amends_and_mass_cancels_across_shards() {
     write_config(d.dir.path());
     let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
     let port = common::free_port();
-    let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
+    let dist = d.dir.path().join("dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    std::fs::write(dist.join("index.html"), "<html>dashboard-marker</html>").expect("index");
+    let listen = format!("127.0.0.1:{port}");
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &listen, "--static-dir", dist.to_str().expect("utf-8")]);
     common::eventually("the ingress is ready", Duration::from_secs(60), || {
         common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
     });
     common::eventually("the shards are open", Duration::from_secs(60), || {
         (d.owned("engine-a").len() == PARTITIONS as usize).then_some(())
     });
+    let dashboard = common::http(port, "GET", "/trade", None, None, "");
+    assert!(
+        dashboard.status == 200 && dashboard.body.contains("dashboard-marker"),
+        "the ALB's `/` path: {}",
+        dashboard.body
+    );
     let key = Some(KEYS[0]);
     // A resting bid 5 % under the reference on each symbol (nothing sells there).
     let mut bids = BTreeMap::new();

@@ -133,6 +133,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         .spawn(move || follow(&follower, &tail))
         .context("spawning the executions follower")?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
+    let static_dir = args.static_dir.clone();
     runtime.block_on(async move {
         let app = axum::Router::new()
             .route("/api/orders", post(place).get(list).delete(cancel_all))
@@ -142,6 +143,8 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/ready", get(ready))
             .route("/metrics", get(metrics))
             .with_state(state);
+        // The dashboard's files, when built (its live views need `--role all` for now).
+        let app = oms_http::with_dashboard(app, Some(&static_dir));
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         tracing::info!(%listen, partitions, "ingress: serving");
         axum::serve(listener, app).with_graceful_shutdown(crate::shutdown_signal()).await?;
