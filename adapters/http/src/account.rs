@@ -93,20 +93,10 @@ pub(crate) fn position_json(
     let spec = listing.instrument.spec();
     let p = a.positions.get(spec.id.0 as usize)?;
     let base = catalog.asset(spec.base)?;
-    let quote = catalog.asset(spec.quote)?;
-    let average = (p.net_base != 0).then(|| {
-        let cost = quote.amount_to_decimal(p.open_cost_quote.abs());
-        let qty = base.amount_to_decimal(p.net_base.abs());
-        (cost / qty).round_dp(spec.tick_size.scale()).normalize().to_string()
-    });
-    Some(json!({
-        "symbol": spec.symbol.as_str(),
-        "quantity": base.amount_to_decimal(p.net_base).to_string(),
-        "averagePrice": average,
-        "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
-        "workingBuy": base.amount_to_decimal(p.working_buy_base).to_string(),
-        "workingSell": base.amount_to_decimal(p.working_sell_base).to_string(),
-    }))
+    let mut json = crate::reads::position_json(catalog, listing, p)?;
+    json["workingBuy"] = base.amount_to_decimal(p.working_buy_base).to_string().into();
+    json["workingSell"] = base.amount_to_decimal(p.working_sell_base).to_string().into();
+    Some(json)
 }
 
 /// Limits as the API shows them (minor units as integer strings; see docs/api.md).

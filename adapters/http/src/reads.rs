@@ -142,3 +142,26 @@ pub fn executions_json(catalog: &Catalog, fills: &[ExecutionRecord]) -> Value {
     let list: Vec<_> = fills.iter().map(|e| render::execution(catalog, e, true)).collect();
     json!({ "executions": list })
 }
+
+/// A position as the API shows it: symbol, net quantity (negative when short), average
+/// entry price and realized P&L.
+pub fn position_json(
+    catalog: &Catalog,
+    listing: &crate::catalog::Listing,
+    p: &oms_core::risk::Position,
+) -> Option<Value> {
+    let spec = listing.instrument.spec();
+    let base = catalog.asset(spec.base)?;
+    let quote = catalog.asset(spec.quote)?;
+    let average = (p.net_base != 0).then(|| {
+        let cost = quote.amount_to_decimal(p.open_cost_quote.abs());
+        let qty = base.amount_to_decimal(p.net_base.abs());
+        (cost / qty).round_dp(spec.tick_size.scale()).normalize().to_string()
+    });
+    Some(json!({
+        "symbol": spec.symbol.as_str(),
+        "quantity": base.amount_to_decimal(p.net_base).to_string(),
+        "averagePrice": average,
+        "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
+    }))
+}

@@ -362,6 +362,38 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
             rest.len()
         );
     }
+    // Positions: the ingress (from `risk-events`) and MongoDB (the persister) agree, and the
+    // buyer is long what the seller is short.
+    let mut nets = Vec::new();
+    for (account, key) in KEYS.iter().enumerate() {
+        let positions = common::eventually("positions agree", Duration::from_secs(30), || {
+            let reply = common::try_http(port, "GET", "/api/risk/positions", Some(key), None, "").ok()?;
+            let rest: BTreeMap<String, (String, String)> = reply.json()["positions"]
+                .as_array()?
+                .iter()
+                .map(|p| {
+                    let field = |name: &str| p[name].as_str().map(normal);
+                    Some((field("symbol")?, (field("quantity")?, field("realizedPnl")?)))
+                })
+                .collect::<Option<_>>()?;
+            let mongo: BTreeMap<String, (String, String)> = db
+                .all("positions")?
+                .iter()
+                .filter(|p| p.get_i64("accountId").ok() == Some(account as i64 + 1))
+                .map(|p| {
+                    let field = |name: &str| p.get_str(name).ok().map(normal);
+                    Some((field("symbol")?, (field("quantity")?, field("realizedPnl")?)))
+                })
+                .collect::<Option<_>>()?;
+            (rest == mongo && rest.len() == SYMBOLS.len()).then_some(rest)
+        });
+        nets.push(positions);
+    }
+    for (symbol, _, _) in SYMBOLS {
+        let long = rust_decimal::Decimal::from_str_exact(&nets[0][symbol].0).expect("decimal");
+        let short = rust_decimal::Decimal::from_str_exact(&nets[1][symbol].0).expect("decimal");
+        assert_eq!(long, -short, "{symbol}: the two accounts trade only with each other");
+    }
     let other =
         common::try_http(port, "GET", &format!("/api/orders/{}", acknowledged["d-1"].1), Some(KEYS[0]), None, "")
             .expect("answered");

@@ -16,8 +16,9 @@
 //! Cancels and amends go to the shard their order id names; a mass cancel to its
 //! symbol's partition, or to every partition. Reads (`GET /api/orders`,
 //! `/api/orders/{id}`, `/api/executions`) come from [`view::OrderView`], `executions`
-//! folded in memory. Not served here yet: positions, market data and WebSocket streams
-//! (`--role all` has them).
+//! folded in memory, and `GET /api/risk/positions` from the `position`s on `risk-events`.
+//! Not served here yet: balances, market data and WebSocket streams (`--role all` has
+//! them).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,7 +39,7 @@ use oms_http::dto::{AmendBody, PlaceOrder};
 use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
 use oms_http::reads;
-use oms_kafka::messages::{ExecutionMessage, InboundCommand, decode_execution, encode_command};
+use oms_kafka::messages::{ExecutionMessage, InboundCommand, decode_execution, decode_risk_event, encode_command};
 use oms_kafka::topics::partition_for_key;
 use oms_kafka::{KafkaConfig, KafkaProducer, PublishError, TailConsumer};
 use serde_json::{Value, json};
@@ -100,6 +101,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     // The market definition, as the engines have it, for validation and conversion.
     let engine = market.reference_engine()?;
     let tail = TailConsumer::new(kafka, &kafka.topics.executions.name).context("following executions")?;
+    let risk_tail = TailConsumer::new(kafka, &kafka.topics.risk_events.name).context("following risk-events")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     // Redis's writer task needs the runtime.
     let redis = match &args.redis {
@@ -132,6 +134,11 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         .name("oms-ingress-executions".into())
         .spawn(move || follow(&follower, &tail))
         .context("spawning the executions follower")?;
+    let follower = Arc::clone(&state);
+    std::thread::Builder::new()
+        .name("oms-ingress-risk".into())
+        .spawn(move || follow_positions(&follower, &risk_tail))
+        .context("spawning the risk-events follower")?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     let static_dir = args.static_dir.clone();
     runtime.block_on(async move {
@@ -139,6 +146,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/api/orders", post(place).get(list).delete(cancel_all))
             .route("/api/orders/{order_id}", delete(cancel).get(get_one).patch(amend))
             .route("/api/executions", get(executions))
+            .route("/api/risk/positions", get(positions))
             .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
             .route("/ready", get(ready))
             .route("/metrics", get(metrics))
@@ -195,6 +203,31 @@ fn follow(state: &Ingress, tail: &TailConsumer) {
             && let Some(done) = waiter.done
         {
             let _ = done.send(waiter.messages);
+        }
+    }
+}
+
+/// Reads `risk-events` and keeps every account's latest positions.
+fn follow_positions(state: &Ingress, tail: &TailConsumer) {
+    loop {
+        let record = match tail.poll(Duration::from_millis(100)) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "risk-events follower");
+                continue;
+            }
+        };
+        let Ok(message) = decode_risk_event(&record.payload) else {
+            tracing::warn!(partition = record.partition, offset = record.offset, "undecodable risk-events message");
+            continue;
+        };
+        let Ok(mut view) = state.view.lock() else {
+            state.tail_alive.store(false, Ordering::Release);
+            return;
+        };
+        if let Err(e) = view.apply_risk(&state.catalog, &message) {
+            tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "position not folded");
         }
     }
 }
@@ -434,6 +467,25 @@ async fn executions(
             .copied()
             .collect();
         Ok::<_, Problem>(Json(reads::executions_json(&state.catalog, &fills)).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/risk/positions`: the caller's positions as the owning shards last published
+/// them. Balances are not here: each shard holds its own part of them (ADR 0003).
+async fn positions(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let result = (|| {
+        let principal = caller(&state, &headers)?;
+        let view = state.view()?;
+        let positions: Vec<Value> = view
+            .positions_of(principal.account)
+            .into_iter()
+            .filter_map(|p| {
+                let listing = state.catalog.listing(p.instrument)?;
+                reads::position_json(&state.catalog, listing, &p.position)
+            })
+            .collect();
+        Ok::<_, Problem>(Json(json!({ "positions": positions })).into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
 }

@@ -1,6 +1,7 @@
 //! The ingress's read model: every `executions` message folded (with the persister's
 //! [`Fold`]) into a bounded [`History`], so `GET /api/orders…` and `/api/executions` answer
-//! like `--role all` does. The ingress already reads every `executions` partition from its
+//! like `--role all` does; and every `position` on `risk-events`, latest per account and
+//! symbol, for `GET /api/risk/positions`. The ingress already reads every `executions` partition from its
 //! start to match decisions, so this costs memory, not another consumer; a message is
 //! folded before its command's client is answered, so a client reads its own writes on the
 //! ingress that answered it.
@@ -12,12 +13,12 @@
 
 use std::collections::HashMap;
 
-use oms_core::model::OrderId;
+use oms_core::model::{AccountId, InstrumentId, OrderId};
 use oms_http::catalog::Catalog;
 use oms_http::history::History;
-use oms_kafka::messages::ExecutionMessage;
 use oms_kafka::messages::wire::parse_order_id;
-use oms_mongo::stream::Version;
+use oms_kafka::messages::{ExecutionMessage, RiskEventMessage};
+use oms_mongo::stream::{PositionState, Version};
 
 use crate::roles::fold::{Decision, Fold, FoldError, order_id, version};
 
@@ -27,6 +28,8 @@ pub struct OrderView {
     fold: Fold,
     history: History,
     versions: HashMap<OrderId, Version>,
+    /// Latest position per account and instrument (one shard owns each instrument).
+    positions: HashMap<(AccountId, InstrumentId), PositionState>,
     orders_max: usize,
     /// Messages skipped as not newer than the order's state.
     pub stale: u64,
@@ -42,6 +45,7 @@ impl OrderView {
             fold: Fold::default(),
             history: History::with_bounds(orders_max, executions_max),
             versions: HashMap::new(),
+            positions: HashMap::new(),
             orders_max: orders_max.max(1),
             stale: 0,
             refused: 0,
@@ -87,16 +91,44 @@ impl OrderView {
         folded
     }
 
+    /// Folds one `risk-events` message in: a `position` replaces the account's position
+    /// in its symbol unless an engine failover republished an older one (lower sequence);
+    /// rejects and kill switches are not kept.
+    pub fn apply_risk(&mut self, catalog: &Catalog, message: &RiskEventMessage) -> Result<(), FoldError> {
+        if !matches!(message, RiskEventMessage::Position(_)) {
+            return Ok(());
+        }
+        let folded = self.fold.apply(catalog, &Decision::Risk(message.clone()));
+        for state in self.fold.finish().positions {
+            match self.positions.get(&(state.account, state.instrument)) {
+                Some(known) if known.sequence > state.sequence => self.stale += 1,
+                _ => {
+                    self.positions.insert((state.account, state.instrument), state);
+                }
+            }
+        }
+        if folded.is_err() {
+            self.refused += 1;
+        }
+        folded
+    }
+
     /// The orders and fills.
     pub fn history(&self) -> &History {
         &self.history
+    }
+
+    /// `account`'s positions, by instrument.
+    pub fn positions_of(&self, account: AccountId) -> Vec<&PositionState> {
+        let mut list: Vec<_> = self.positions.values().filter(|p| p.account == account).collect();
+        list.sort_unstable_by_key(|p| p.instrument);
+        list
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use oms_core::model::AccountId;
-    use oms_kafka::messages::decode_execution;
+    use oms_kafka::messages::{decode_execution, decode_risk_event};
 
     use super::*;
 
@@ -132,5 +164,25 @@ mod tests {
         let mut view = OrderView::new(100, 100);
         assert!(view.apply(&catalog, &message(&ACCEPTED.replace("BTC-USD", "XRP-USD"))).is_err());
         assert_eq!((view.refused, view.history().order(OrderId(5)).is_none()), (1, true));
+    }
+
+    #[test]
+    fn the_latest_position_wins_and_a_republished_older_one_does_not() {
+        let catalog = catalog();
+        let mut view = OrderView::new(100, 100);
+        let position = |sequence: u64, quantity: &str| {
+            let json = format!(
+                r#"{{"type":"position","v":1,"sequence":"{sequence}","accountId":"1","symbol":"BTC-USD","quantity":"{quantity}","openCost":"600.000000","realizedPnl":"0"}}"#
+            );
+            decode_risk_event(json.as_bytes()).expect("decodes")
+        };
+        view.apply_risk(&catalog, &position(9, "0.01000000")).expect("first");
+        view.apply_risk(&catalog, &position(12, "0.02000000")).expect("newer");
+        view.apply_risk(&catalog, &position(9, "0.01000000")).expect("republished");
+        let positions = view.positions_of(AccountId(1));
+        assert_eq!(positions.len(), 1);
+        assert_eq!((positions[0].sequence, positions[0].position.net_base), (12, 2_000_000));
+        assert_eq!(view.stale, 1);
+        assert!(view.positions_of(AccountId(2)).is_empty());
     }
 }
