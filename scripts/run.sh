@@ -15,5 +15,6 @@ if [[ -f frontend/package.json ]]; then
 fi
 
 echo "==> building oms (release)"
+bash scripts/build-deps.sh
 cargo build --release --locked -p oms
 exec ./target/release/oms serve --demo --static-dir frontend/dist "$@"

@@ -2,7 +2,8 @@
 # The project's one test command (README "Test"; `.ci/run` calls exactly this).
 # Formatting, lints and docs are part of the test: any warning fails the run.
 # Idempotent. Needs the Rust toolchain, Node 20 + npm and Python 3; installs the rest
-# (npm packages with `npm ci`, Debian's chromium with apt, a Python venv under .cache/ for
+# (OpenSSL headers with apt via scripts/build-deps.sh, npm packages with `npm ci`,
+# Debian's chromium with apt, a Python venv under .cache/ for
 # the deployment checks) and stops every server it starts. The test services (Redis, the
 # MongoDB-protocol server, Kafka: scripts/services/*.sh) are installed and started by
 # scripts/services.sh before the tests and stopped on exit.
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
+bash scripts/build-deps.sh
 # Where cargo puts binaries (honours CARGO_TARGET_DIR and workspace settings).
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 oms_bin="$target_dir/debug/oms"

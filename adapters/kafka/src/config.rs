@@ -190,6 +190,75 @@ pub struct KafkaConfig {
     pub producer: ProducerTuning,
     /// Consumer-group settings.
     pub consumer: ConsumerTuning,
+    /// Transport security and authentication.
+    pub security: Security,
+}
+
+/// How clients reach the brokers: plain (a local broker), TLS, or TLS with SASL/SCRAM
+/// (Amazon MSK's `scram` mode on port 9096). MSK's IAM mode needs AWS request signing for
+/// the OAUTHBEARER token, which this client does not do.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Security {
+    /// No TLS, no authentication.
+    Plaintext,
+    /// TLS; the brokers' certificates are checked against the system's CA store.
+    Tls,
+    /// TLS and SASL/SCRAM.
+    Scram {
+        /// `SCRAM-SHA-256` or `SCRAM-SHA-512` (MSK: 512).
+        mechanism: ScramMechanism,
+        /// SASL user.
+        username: String,
+        /// SASL password (never printed).
+        password: String,
+    },
+}
+
+/// The SCRAM hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScramMechanism {
+    /// `SCRAM-SHA-256`.
+    Sha256,
+    /// `SCRAM-SHA-512`.
+    Sha512,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Security::Plaintext => f.write_str("Plaintext"),
+            Security::Tls => f.write_str("Tls"),
+            Security::Scram { mechanism, username, .. } => f
+                .debug_struct("Scram")
+                .field("mechanism", mechanism)
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+impl Security {
+    fn apply(&self, config: &mut ClientConfig) {
+        match self {
+            Security::Plaintext => {}
+            Security::Tls => {
+                config.set("security.protocol", "ssl").set("ssl.ca.location", "probe");
+            }
+            Security::Scram { mechanism, username, password } => {
+                let mechanism = match mechanism {
+                    ScramMechanism::Sha256 => "SCRAM-SHA-256",
+                    ScramMechanism::Sha512 => "SCRAM-SHA-512",
+                };
+                config
+                    .set("security.protocol", "sasl_ssl")
+                    .set("ssl.ca.location", "probe")
+                    .set("sasl.mechanism", mechanism)
+                    .set("sasl.username", username)
+                    .set("sasl.password", password);
+            }
+        }
+    }
 }
 
 impl KafkaConfig {
@@ -201,6 +270,7 @@ impl KafkaConfig {
             topics: Topics::default(),
             producer: ProducerTuning::default(),
             consumer: ConsumerTuning::new("oms-engine"),
+            security: Security::Plaintext,
         }
     }
 
@@ -234,6 +304,7 @@ impl KafkaConfig {
     fn base(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers).set("client.id", &self.client_id);
+        self.security.apply(&mut config);
         config
     }
 
@@ -297,6 +368,32 @@ const _: () = assert!(MESSAGE_BYTES_MAX + MESSAGE_OVERHEAD_BYTES_MAX < 1_000_000
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_client_gets_the_security_settings_and_the_password_is_never_printed() {
+        let mut config = KafkaConfig::new("b-1.example:9096");
+        config.security =
+            Security::Scram { mechanism: ScramMechanism::Sha512, username: "oms".into(), password: "s3cret".into() };
+        for client in [config.producer_client_config(), config.consumer_client_config(), config.admin_client_config()] {
+            assert_eq!(client.get("security.protocol"), Some("sasl_ssl"));
+            assert_eq!(client.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+            assert_eq!((client.get("sasl.username"), client.get("sasl.password")), (Some("oms"), Some("s3cret")));
+        }
+        assert!(!format!("{config:?}").contains("s3cret"), "{config:?}");
+        config.security = Security::Tls;
+        assert_eq!(config.producer_client_config().get("security.protocol"), Some("ssl"));
+        assert_eq!(config.producer_client_config().get("sasl.mechanism"), None);
+        assert_eq!(KafkaConfig::new("b:9092").consumer_client_config().get("security.protocol"), None);
+    }
+
+    /// librdkafka accepts the TLS settings: it was built with TLS support.
+    #[test]
+    fn the_client_is_built_with_tls() {
+        let mut config = KafkaConfig::new("127.0.0.1:9");
+        config.security = Security::Tls;
+        let producer: Result<rdkafka::producer::BaseProducer, _> = config.producer_client_config().create();
+        assert!(producer.is_ok(), "{:?}", producer.err());
+    }
 
     fn value(config: &ClientConfig, key: &str) -> String {
         config.get(key).unwrap_or_else(|| panic!("{key} is set")).to_owned()

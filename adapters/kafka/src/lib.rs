@@ -26,7 +26,10 @@ mod producer;
 mod tail;
 pub mod topics;
 
-pub use config::{Compression, ConsumerTuning, KafkaConfig, ProducerTuning, TEST_BROKERS_DEFAULT, TopicSpec, Topics};
+pub use config::{
+    Compression, ConsumerTuning, KafkaConfig, ProducerTuning, ScramMechanism, Security, TEST_BROKERS_DEFAULT,
+    TopicSpec, Topics,
+};
 pub use consumer::{
     ConsumeError, ConsumerEvent, DurableMarker, DurableOffsets, EngineConsumer, InboundRecord, REVOKE_DRAIN_TIMEOUT_MS,
 };

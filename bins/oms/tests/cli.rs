@@ -185,6 +185,15 @@ fn bad_flags_are_refused_with_a_clear_message() {
             "--kafka-topic-prefix must be",
         ),
         (vec!["serve", "--tcp-listen", "port-nine"], "is not an address"),
+        (vec!["serve", "--role", "engine", "--kafka", "b:9", "--kafka-security", "ssl3"], "must be plaintext, tls"),
+        (
+            vec!["serve", "--role", "engine", "--kafka", "b:9", "--kafka-security", "scram-sha-512"],
+            "needs --kafka-sasl-username",
+        ),
+        (
+            vec!["serve", "--role", "engine", "--kafka", "b:9", "--kafka-sasl-username", "oms"],
+            "without --kafka-security",
+        ),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let output = Command::new(OMS).args(&args).arg("--data-dir").arg(dir.path()).output().expect("run");
