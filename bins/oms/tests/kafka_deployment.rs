@@ -394,6 +394,18 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
         let short = rust_decimal::Decimal::from_str_exact(&nets[1][symbol].0).expect("decimal");
         assert_eq!(long, -short, "{symbol}: the two accounts trade only with each other");
     }
+    // A new ingress (a restart, another replica) rebuilds the same view from what the topics
+    // hold, and says ready only once it has.
+    let second = common::free_port();
+    let _ingress_2 = d.spawn("ingress", "ingress-2", &["--listen", &format!("127.0.0.1:{second}")]);
+    common::eventually("the second ingress caught up", Duration::from_secs(60), || {
+        common::try_http(second, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    for key in KEYS {
+        assert_eq!(rest_orders(second, key), rest_orders(port, key), "the rebuilt order view");
+        let positions = |port| common::http(port, "GET", "/api/risk/positions", Some(key), None, "").json();
+        assert_eq!(positions(second), positions(port), "the rebuilt positions");
+    }
     let other =
         common::try_http(port, "GET", &format!("/api/orders/{}", acknowledged["d-1"].1), Some(KEYS[0]), None, "")
             .expect("answered");

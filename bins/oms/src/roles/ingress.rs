@@ -87,6 +87,9 @@ struct Ingress {
     timeouts: AtomicU64,
     refused: AtomicU64,
     tail_alive: AtomicBool,
+    /// The executions and risk-events followers have read what the topics held at start.
+    executions_caught_up: AtomicBool,
+    risk_caught_up: AtomicBool,
 }
 
 type Shared = Arc<Ingress>;
@@ -100,8 +103,12 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         .map_or(kafka.topics.orders.partitions, |t| t.partitions);
     // The market definition, as the engines have it, for validation and conversion.
     let engine = market.reference_engine()?;
-    let tail = TailConsumer::new(kafka, &kafka.topics.executions.name).context("following executions")?;
-    let risk_tail = TailConsumer::new(kafka, &kafka.topics.risk_events.name).context("following risk-events")?;
+    // From what the topics still hold: the read model is the whole stream, not what
+    // happened since this process started. Not ready until both are read to where they
+    // ended at start.
+    let tail = TailConsumer::from_beginning(kafka, &kafka.topics.executions.name).context("following executions")?;
+    let risk_tail =
+        TailConsumer::from_beginning(kafka, &kafka.topics.risk_events.name).context("following risk-events")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     // Redis's writer task needs the runtime.
     let redis = match &args.redis {
@@ -128,6 +135,8 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         timeouts: AtomicU64::new(0),
         refused: AtomicU64::new(0),
         tail_alive: AtomicBool::new(true),
+        executions_caught_up: AtomicBool::new(false),
+        risk_caught_up: AtomicBool::new(false),
     });
     let follower = Arc::clone(&state);
     std::thread::Builder::new()
@@ -165,6 +174,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
 /// Reads `executions` and hands each waiting command its messages.
 fn follow(state: &Ingress, tail: &TailConsumer) {
     loop {
+        mark_caught_up(&state.executions_caught_up, tail);
         let record = match tail.poll(Duration::from_millis(100)) {
             Ok(Some(record)) => record,
             Ok(None) => continue,
@@ -207,9 +217,18 @@ fn follow(state: &Ingress, tail: &TailConsumer) {
     }
 }
 
+/// Sets `flag` once `tail` has read what its topic held at start (logged once).
+fn mark_caught_up(flag: &AtomicBool, tail: &TailConsumer) {
+    if !flag.load(Ordering::Relaxed) && tail.caught_up() {
+        flag.store(true, Ordering::Release);
+        tracing::info!(partitions = ?tail.partitions(), "ingress: caught up with a followed topic");
+    }
+}
+
 /// Reads `risk-events` and keeps every account's latest positions.
 fn follow_positions(state: &Ingress, tail: &TailConsumer) {
     loop {
+        mark_caught_up(&state.risk_caught_up, tail);
         let record = match tail.poll(Duration::from_millis(100)) {
             Ok(Some(record)) => record,
             Ok(None) => continue,
@@ -631,19 +650,21 @@ fn answer(messages: &[ExecutionMessage], success: StatusCode) -> Response {
     (code, Json(order)).into_response()
 }
 
-/// 503 `not ready` without the brokers or the executions follower; 200 `degraded` while
-/// Redis is down (idempotency falls back to this process and the engine's dedupe).
+/// 503 `not ready` without the brokers or the followers, or until they have read what the
+/// topics held at start (the read model would be incomplete); 200 `degraded` while Redis
+/// is down (idempotency falls back to this process and the engine's dedupe).
 async fn ready(State(state): State<Shared>) -> Response {
     let brokers_down = state.producer.brokers_down();
     let tail = state.tail_alive.load(Ordering::Acquire);
     let redis = state.redis.as_ref().and_then(|r| oms_http::external::Dependency::degraded(r.as_ref()));
-    let (status, word) = match (brokers_down || !tail, &redis) {
+    let caught_up = state.executions_caught_up.load(Ordering::Acquire) && state.risk_caught_up.load(Ordering::Acquire);
+    let (status, word) = match (brokers_down || !tail || !caught_up, &redis) {
         (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
         (false, Some(_)) => (StatusCode::OK, "degraded"),
         (false, None) => (StatusCode::OK, "ok"),
     };
-    (status, Json(json!({ "status": word, "kafka": !brokers_down, "executionsFollower": tail, "redis": redis })))
-        .into_response()
+    let body = json!({ "status": word, "kafka": !brokers_down, "executionsFollower": tail, "caughtUp": caught_up, "redis": redis });
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
