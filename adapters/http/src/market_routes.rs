@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use oms_core::model::InstrumentStatus;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,28 +15,7 @@ use crate::{AppState, render, snapshot};
 /// `GET /api/instruments`.
 #[utoipa::path(get, path = "/api/instruments", responses((status = 200, body = Vec<crate::openapi::InstrumentView>)))]
 pub(crate) async fn instruments(State(state): State<AppState>) -> Response {
-    let catalog = state.catalog();
-    let list: Vec<_> = catalog
-        .listings()
-        .iter()
-        .map(|l| {
-            let s = l.instrument.spec();
-            let code = |id| catalog.asset(id).map(|a| a.spec().code.as_str().to_owned());
-            json!({
-                "symbol": s.symbol.as_str(),
-                "base": code(s.base),
-                "quote": code(s.quote),
-                "tickSize": s.tick_size.normalize().to_string(),
-                "lotSize": s.lot_size.normalize().to_string(),
-                "minQuantity": s.quantity_min.normalize().to_string(),
-                "maxQuantity": s.quantity_max.normalize().to_string(),
-                "minNotional": s.notional_min.normalize().to_string(),
-                "maxNotional": s.notional_max.normalize().to_string(),
-                "status": if l.status == InstrumentStatus::Trading { "trading" } else { "halted" },
-            })
-        })
-        .collect();
-    Json(list).into_response()
+    Json(crate::reads::instruments_json(&state.catalog())).into_response()
 }
 
 /// `GET /api/market-data/prices/{symbol}`.

@@ -165,3 +165,28 @@ pub fn position_json(
         "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
     }))
 }
+
+/// `GET /api/instruments`: every instrument with its steps, bounds and status.
+pub fn instruments_json(catalog: &Catalog) -> Value {
+    let list: Vec<_> = catalog
+        .listings()
+        .iter()
+        .map(|l| {
+            let s = l.instrument.spec();
+            let code = |id| catalog.asset(id).map(|a| a.spec().code.as_str().to_owned());
+            json!({
+                "symbol": s.symbol.as_str(),
+                "base": code(s.base),
+                "quote": code(s.quote),
+                "tickSize": s.tick_size.normalize().to_string(),
+                "lotSize": s.lot_size.normalize().to_string(),
+                "minQuantity": s.quantity_min.normalize().to_string(),
+                "maxQuantity": s.quantity_max.normalize().to_string(),
+                "minNotional": s.notional_min.normalize().to_string(),
+                "maxNotional": s.notional_max.normalize().to_string(),
+                "status": if l.status == oms_core::model::InstrumentStatus::Trading { "trading" } else { "halted" },
+            })
+        })
+        .collect();
+    Value::Array(list)
+}

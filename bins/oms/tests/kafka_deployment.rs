@@ -482,6 +482,9 @@ fn the_ingress_amends_and_mass_cancels_across_shards() {
     common::eventually("the shards are open", Duration::from_secs(60), || {
         (d.owned("engine-a").len() == PARTITIONS as usize).then_some(())
     });
+    let instruments = common::http(port, "GET", "/api/instruments", None, None, "").json();
+    let symbols: Vec<_> = instruments.as_array().expect("list").iter().filter_map(|i| i["symbol"].as_str()).collect();
+    assert_eq!(symbols, ["BTC-USD", "ETH-USD", "SOL-USD"], "the market file's instruments");
     let dashboard = common::http(port, "GET", "/trade", None, None, "");
     assert!(
         dashboard.status == 200 && dashboard.body.contains("dashboard-marker"),

@@ -156,6 +156,10 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/api/orders/{order_id}", delete(cancel).get(get_one).patch(amend))
             .route("/api/executions", get(executions))
             .route("/api/risk/positions", get(positions))
+            .route(
+                "/api/instruments",
+                get(|State(state): State<Shared>| async move { Json(reads::instruments_json(&state.catalog)) }),
+            )
             .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))
             .route("/ready", get(ready))
             .route("/metrics", get(metrics))
