@@ -1,6 +1,14 @@
 # IAM roles for Kubernetes service accounts (IRSA). Each role trusts exactly one
 # namespace/service-account pair through the cluster's OIDC provider, so a pod gets AWS
 # permissions only by running under that service account.
+#
+# The OMS pods themselves (ingress, engine, persister) call no AWS API and get no role: they
+# authenticate to MSK with SASL/SCRAM (user and password from the Secret
+# oms-kafka-credentials), to ElastiCache and DocumentDB with the credentials in their URLs,
+# and their journal volume is mounted by the node's EFS CSI driver. The kafka-cluster:*
+# roles they had for MSK IAM auth went with it (msk_auth_mode = "iam" is refused: the
+# binary cannot sign MSK IAM tokens); topics are created with the same SCRAM user
+# (docs/deployment.md, "Create the topics").
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -9,14 +17,7 @@ locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
 
-  # Kafka topics are fixed by the OMS design (docs/deployment.md, "Create the topics").
-  topic_arn = { for t in ["orders", "executions", "prices", "risk-events"] : t => "${module.msk.topic_arn_prefix}/${t}" }
-
   irsa_service_accounts = {
-    oms-ingress                  = { namespace = var.k8s_namespace, service_account = "oms-ingress" }
-    oms-engine                   = { namespace = var.k8s_namespace, service_account = "oms-engine" }
-    oms-persister                = { namespace = var.k8s_namespace, service_account = "oms-persister" }
-    kafka-admin                  = { namespace = "oms-ops", service_account = "kafka-admin" }
     external-secrets             = { namespace = "external-secrets", service_account = "external-secrets" }
     aws-load-balancer-controller = { namespace = "kube-system", service_account = "aws-load-balancer-controller" }
   }
@@ -52,95 +53,18 @@ resource "aws_iam_role" "irsa" {
   assume_role_policy = data.aws_iam_policy_document.irsa_assume[each.key].json
 }
 
-# --- OMS roles: MSK IAM authorization, one role per OMS role ------------------------------
-# With msk_auth_mode = "scram" these policies are unused but harmless.
-
-data "aws_iam_policy_document" "oms_ingress" {
-  statement {
-    sid       = "ConnectToCluster"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
-    resources = [module.msk.cluster_arn]
-  }
-  statement {
-    sid       = "PublishOrderCommands"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
-    resources = [local.topic_arn["orders"]]
-  }
-}
-
-data "aws_iam_policy_document" "oms_engine" {
-  statement {
-    sid       = "ConnectToCluster"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
-    resources = [module.msk.cluster_arn]
-  }
-  statement {
-    sid       = "ConsumeOrderCommands"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
-    resources = [local.topic_arn["orders"]]
-  }
-  statement {
-    sid       = "PublishEvents"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
-    resources = [local.topic_arn["executions"], local.topic_arn["prices"], local.topic_arn["risk-events"]]
-  }
-  statement {
-    sid       = "EngineConsumerGroup"
-    actions   = ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"]
-    resources = ["${module.msk.group_arn_prefix}/oms-engine*"]
-  }
-}
-
-data "aws_iam_policy_document" "oms_persister" {
-  statement {
-    sid       = "ConnectToCluster"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
-    resources = [module.msk.cluster_arn]
-  }
-  statement {
-    sid       = "ConsumeEvents"
-    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
-    resources = [local.topic_arn["executions"], local.topic_arn["risk-events"]]
-  }
-  statement {
-    sid       = "PersisterConsumerGroup"
-    actions   = ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"]
-    resources = ["${module.msk.group_arn_prefix}/oms-persister*"]
-  }
-}
-
-# Used once per environment (and for partition increases) from a throw-away pod in the
-# oms-ops namespace; see docs/deployment.md, "Create the topics".
-data "aws_iam_policy_document" "kafka_admin" {
-  statement {
-    sid       = "ConnectToCluster"
-    actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
-    resources = [module.msk.cluster_arn]
-  }
-  statement {
-    sid = "ManageOmsTopics"
-    actions = [
-      "kafka-cluster:CreateTopic",
-      "kafka-cluster:DescribeTopic",
-      "kafka-cluster:AlterTopic",
-      "kafka-cluster:DescribeTopicDynamicConfiguration",
-      "kafka-cluster:AlterTopicDynamicConfiguration",
-    ]
-    resources = values(local.topic_arn)
-  }
-  statement {
-    sid       = "InspectConsumerGroups"
-    actions   = ["kafka-cluster:DescribeGroup"]
-    resources = ["${module.msk.group_arn_prefix}/*"]
-  }
-}
-
-# External Secrets Operator reads the application secret and the API keys, nothing else.
+# External Secrets Operator reads the application secret, the API keys and the MSK SCRAM
+# credentials, nothing else. All three are encrypted with the `secrets` KMS key (the SCRAM
+# secret must be under a customer-managed key for MSK anyway), which it may use only through
+# Secrets Manager.
 data "aws_iam_policy_document" "external_secrets" {
   statement {
-    sid       = "ReadOmsSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [aws_secretsmanager_secret.app.arn, aws_secretsmanager_secret.api_keys.arn]
+    sid     = "ReadOmsSecrets"
+    actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = concat(
+      [aws_secretsmanager_secret.app.arn, aws_secretsmanager_secret.api_keys.arn],
+      var.msk_auth_mode == "scram" ? [module.msk.scram_secret_arn] : [],
+    )
   }
   statement {
     sid       = "DecryptThroughSecretsManagerOnly"
@@ -156,10 +80,6 @@ data "aws_iam_policy_document" "external_secrets" {
 
 locals {
   irsa_inline_policies = {
-    oms-ingress                  = data.aws_iam_policy_document.oms_ingress.json
-    oms-engine                   = data.aws_iam_policy_document.oms_engine.json
-    oms-persister                = data.aws_iam_policy_document.oms_persister.json
-    kafka-admin                  = data.aws_iam_policy_document.kafka_admin.json
     external-secrets             = data.aws_iam_policy_document.external_secrets.json
     aws-load-balancer-controller = data.aws_iam_policy_document.load_balancer_controller.json
   }

@@ -19,18 +19,28 @@ output "vpc_cidr" {
 }
 
 output "msk_bootstrap_brokers" {
-  description = "OMS_KAFKA value (ConfigMap oms-config)."
+  description = "OMS_KAFKA value (ConfigMap oms-config): the SASL/SCRAM bootstrap brokers, port 9096."
   value       = module.msk.bootstrap_brokers
 }
 
 output "msk_auth_mode" {
-  description = "MSK client authentication mode."
+  description = "MSK client authentication mode (scram; OMS_KAFKA_SECURITY=scram-sha-512)."
   value       = var.msk_auth_mode
 }
 
 output "msk_client_port" {
-  description = "Broker port the pods connect to."
+  description = "Broker port the pods connect to (9096 with SCRAM): the Kafka egress port of the NetworkPolicies."
   value       = module.msk.client_port
+}
+
+output "msk_scram_secret_name" {
+  description = "Secrets Manager secret with the Kafka SCRAM user ({\"username\", \"password\"}): remoteRef.key of the ExternalSecret oms-kafka-credentials."
+  value       = module.msk.scram_secret_name
+}
+
+output "msk_scram_secret_arn" {
+  description = "ARN of that secret (associated with the MSK cluster; readable by the external-secrets IRSA role)."
+  value       = module.msk.scram_secret_arn
 }
 
 output "redis_primary_endpoint" {
@@ -59,7 +69,7 @@ output "app_secret_name" {
 }
 
 output "irsa_role_arns" {
-  description = "IRSA role ARN per service account (eks.amazonaws.com/role-arn annotations)."
+  description = "IRSA role ARN per add-on service account (external-secrets, aws-load-balancer-controller); the OMS pods have none."
   value       = { for k, v in aws_iam_role.irsa : k => v.arn }
 }
 

@@ -3,7 +3,8 @@
 # value is ever typed by a person or stored in git. External Secrets Operator copies it into
 # the Kubernetes Secret `oms-secrets` (k8s/base/external-secret.yaml); pods take OMS_REDIS
 # and OMS_MONGO from there as env var references. `oms-api-keys`: the ingress's key file,
-# below.
+# below. The Kafka SASL/SCRAM user lives in modules/msk (AmazonMSK_<name>_oms: MSK requires
+# the prefix and associates it with the cluster), copied into `oms-kafka-credentials`.
 
 locals {
   redis_url = format(

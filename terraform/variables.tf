@@ -129,12 +129,6 @@ variable "node_max_size" {
   default     = 6
 }
 
-variable "k8s_namespace" {
-  description = "Namespace of the OMS workloads (IRSA trust policies are bound to it)."
-  type        = string
-  default     = "crypto-oms"
-}
-
 # --- MSK -----------------------------------------------------------------------------------
 
 variable "msk_kafka_version" {
@@ -162,9 +156,29 @@ variable "msk_ebs_volume_size_gib" {
 }
 
 variable "msk_auth_mode" {
-  description = "iam (SASL/IAM via IRSA, port 9098) or scram (SASL/SCRAM, port 9096)."
+  description = <<-EOT
+    MSK client authentication. scram (default): TLS + SASL/SCRAM-SHA-512 on port 9096, the
+    user and password in the Secrets Manager secret AmazonMSK_<name>-<env>_oms (KMS key
+    `secrets`), which External Secrets Operator copies into the pods
+    (OMS_KAFKA_SECURITY scram-sha-512, OMS_KAFKA_SASL_USERNAME and _PASSWORD). iam (TLS +
+    SASL/IAM on 9098) is kept in modules/msk but refused here: the oms binary cannot sign
+    MSK IAM (OAUTHBEARER, AWS SigV4) tokens, so no pod could connect. Lifting this needs
+    that support in the binary, IRSA roles with kafka-cluster:* permissions per OMS role
+    (removed with the switch to SCRAM) and port 9098 in the NetworkPolicies
+    (docs/deployment.md, "Open points").
+  EOT
   type        = string
-  default     = "iam"
+  default     = "scram"
+
+  validation {
+    condition     = contains(["scram", "iam"], var.msk_auth_mode)
+    error_message = "msk_auth_mode must be \"scram\" (\"iam\" exists in modules/msk but the oms binary does not support it)."
+  }
+
+  validation {
+    condition     = var.msk_auth_mode != "iam"
+    error_message = "msk_auth_mode = \"iam\" is refused: the oms binary cannot sign MSK IAM (OAUTHBEARER / AWS SigV4) tokens, so no OMS pod could connect to the brokers. Use \"scram\" (TLS + SASL/SCRAM on port 9096); see docs/deployment.md, \"Open points with the oms binary\"."
+  }
 }
 
 # --- ElastiCache ---------------------------------------------------------------------------

@@ -144,13 +144,23 @@ run "plan" {
   }
 
   assert {
-    condition     = module.msk.client_port == (var.msk_auth_mode == "iam" ? 9098 : 9096)
-    error_message = "MSK client port follows the auth mode"
+    condition     = var.msk_auth_mode == "scram" && module.msk.client_port == 9096
+    error_message = "MSK: SASL/SCRAM on port 9096 (the only mode the oms binary supports)"
   }
 
   assert {
-    condition     = length(aws_iam_role.irsa) == 6
-    error_message = "IRSA roles: ingress, engine, persister, kafka-admin, external-secrets, load balancer controller"
+    condition     = startswith(module.msk.scram_secret_name, "AmazonMSK_")
+    error_message = "the SCRAM secret exists and its name starts with AmazonMSK_ (MSK associates no other)"
+  }
+
+  assert {
+    condition     = output.msk_scram_secret_name == "AmazonMSK_${var.name_prefix}-${var.environment}_oms"
+    error_message = "the SCRAM secret is output as AmazonMSK_<name>-<env>_oms, the remoteRef.key of the overlays' ExternalSecret oms-kafka-credentials"
+  }
+
+  assert {
+    condition     = toset(keys(aws_iam_role.irsa)) == toset(["external-secrets", "aws-load-balancer-controller"])
+    error_message = "IRSA roles: external-secrets and the load balancer controller only (the OMS pods call no AWS API)"
   }
 
   assert {
@@ -162,4 +172,17 @@ run "plan" {
     condition     = var.enable_frontend_cdn == (length(module.frontend) == 1)
     error_message = "CDN module follows enable_frontend_cdn"
   }
+}
+
+# MSK IAM auth exists in modules/msk, but the oms binary cannot sign its tokens: the root
+# variable's validation must refuse it at plan time rather than deploy pods that cannot
+# connect.
+run "msk_iam_refused" {
+  command = plan
+
+  variables {
+    msk_auth_mode = "iam"
+  }
+
+  expect_failures = [var.msk_auth_mode]
 }

@@ -38,6 +38,7 @@ node_max_size       = 3
 msk_broker_count        = 2
 msk_instance_type       = "kafka.t3.small"
 msk_ebs_volume_size_gib = 20
+msk_auth_mode           = "scram" # TLS + SASL/SCRAM on 9096, as in prod ("iam" is refused)
 
 redis_node_type          = "cache.t4g.small"
 redis_num_cache_clusters = 1

@@ -1,6 +1,8 @@
 # Amazon MSK (provisioned): TLS-only client traffic, encryption in the cluster, KMS at rest,
-# SASL/IAM (default) or SASL/SCRAM authentication, no public access, brokers in private
-# subnets, broker logs to CloudWatch.
+# SASL/SCRAM (default; the oms binary's `--kafka-security scram-sha-512`) or SASL/IAM
+# authentication, no public access, brokers in private subnets, broker logs to CloudWatch.
+# The root module refuses IAM (terraform/variables.tf, msk_auth_mode): the oms binary cannot
+# sign MSK IAM tokens. It stays here for clients that can.
 
 locals {
   # A topic can have at most one replica per broker. With three or more brokers every
@@ -9,6 +11,16 @@ locals {
   min_insync_replicas = max(1, local.replication_factor - 1)
 
   client_port = var.auth_mode == "iam" ? 9098 : 9096
+
+  # Authorization. IAM principals are authorized by IAM policies and MSK ignores Kafka ACLs
+  # for them, so `false` costs nothing there. SASL/SCRAM principals are authorized by Kafka
+  # ACLs only, MSK offers no super.users, and with `false` and no ACLs nobody but the brokers
+  # may do anything, not even add the first ACL. With SCRAM every principal the cluster
+  # accepts is a user whose secret terraform associated (unauthenticated, mTLS and IAM access
+  # are off): one user, `oms`, shared by every OMS role, which needs every OMS topic and
+  # group anyway. Per-role users with ACLs and then `false` are the next step
+  # (docs/deployment.md, "Open points").
+  allow_everyone_if_no_acl = var.auth_mode == "scram"
 
   # kafka.t3.small (dev) supports neither per-broker enhanced monitoring nor open monitoring.
   burstable = startswith(var.instance_type, "kafka.t3.")
@@ -44,7 +56,7 @@ resource "aws_msk_configuration" "this" {
     unclean.leader.election.enable=false
     num.partitions=12
     log.retention.hours=168
-    allow.everyone.if.no.acl.found=false
+    allow.everyone.if.no.acl.found=${local.allow_everyone_if_no_acl}
   PROPERTIES
 
   lifecycle {
@@ -132,6 +144,10 @@ resource "aws_msk_cluster" "this" {
 }
 
 # --- SASL/SCRAM (only when auth_mode = "scram") --------------------------------------------
+# One user, `oms`, for every OMS role. The secret's JSON ({"username", "password"}) is what
+# MSK reads to admit the user and what External Secrets Operator copies into the Kubernetes
+# Secret `oms-kafka-credentials` (k8s/base/external-secret.yaml). MSK refuses secrets under
+# the AWS-managed key: it is encrypted with the customer-managed `secrets` key.
 
 data "aws_secretsmanager_random_password" "scram" {
   count = var.auth_mode == "scram" ? 1 : 0

@@ -9,7 +9,7 @@ output "cluster_name" {
 }
 
 output "bootstrap_brokers" {
-  description = "Bootstrap broker list for the chosen auth mode (the value of OMS_KAFKA)."
+  description = "Bootstrap broker list for the chosen auth mode, port 9096 with SCRAM (the value of OMS_KAFKA)."
   value       = var.auth_mode == "iam" ? aws_msk_cluster.this.bootstrap_brokers_sasl_iam : aws_msk_cluster.this.bootstrap_brokers_sasl_scram
 }
 
@@ -31,6 +31,11 @@ output "group_arn_prefix" {
 output "scram_secret_arn" {
   description = "Secrets Manager ARN of the SCRAM credentials (null with IAM auth)."
   value       = var.auth_mode == "scram" ? aws_secretsmanager_secret.scram[0].arn : null
+}
+
+output "scram_secret_name" {
+  description = "Secrets Manager name of the SCRAM credentials, AmazonMSK_<name>_oms (null with IAM auth)."
+  value       = var.auth_mode == "scram" ? aws_secretsmanager_secret.scram[0].name : null
 }
 
 output "security_group_id" {

@@ -43,9 +43,9 @@ variable "ebs_volume_size_gib" {
 }
 
 variable "auth_mode" {
-  description = "Client authentication: iam (SASL/IAM on 9098, credentials from IRSA, no shared secret) or scram (SASL/SCRAM-SHA-512 on 9096, user and password in Secrets Manager)."
+  description = "Client authentication: scram (SASL/SCRAM-SHA-512 on 9096, user and password in Secrets Manager) or iam (SASL/IAM on 9098, credentials from IRSA; needs a client that signs MSK IAM tokens, which the oms binary does not)."
   type        = string
-  default     = "iam"
+  default     = "scram"
 
   validation {
     condition     = contains(["iam", "scram"], var.auth_mode)
@@ -64,8 +64,13 @@ variable "logs_kms_key_arn" {
 }
 
 variable "secrets_kms_key_arn" {
-  description = "KMS key for the SCRAM secret (MSK refuses secrets under the AWS-managed key)."
+  description = "Customer-managed KMS key for the SCRAM secret (MSK refuses secrets under the AWS-managed key)."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.secrets_kms_key_arn))
+    error_message = "secrets_kms_key_arn must be the ARN of a customer-managed KMS key (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
+  }
 }
 
 variable "log_retention_days" {
