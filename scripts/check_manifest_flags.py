@@ -14,11 +14,22 @@ What it is checked against:
   - without it: the CLI contract agreed for the binary, written out below, and the script
     says so loudly, because then it proves agreement with the contract, not with the code.
 
-Beyond names it checks values it can (role, fsync policy, listen addresses, demo flag),
-that credentials (OMS_REDIS, OMS_MONGO) come only from secretKeyRef, that every referenced
-ConfigMap / Secret key exists (the Secret's keys being those its ExternalSecret writes),
-that each workload's --role matches its app.kubernetes.io/component label, and that the
-engine's data directory is a mounted volume (the root filesystem is read-only).
+Beyond names it checks values it can (role, fsync policy, listen addresses, demo flag,
+Kafka security mode), that credentials (OMS_REDIS, OMS_MONGO, OMS_KAFKA_SASL_USERNAME,
+OMS_KAFKA_SASL_PASSWORD) come only from secretKeyRef and never as command-line flags, that
+every referenced ConfigMap / Secret key exists (the Secret's keys being those its
+ExternalSecret writes), that each workload's --role matches its app.kubernetes.io/component
+label, and that the engine's data directory is a mounted volume (the root filesystem is
+read-only).
+
+Kafka security: every container given brokers (--kafka / OMS_KAFKA) must also be given an
+explicit --kafka-security / OMS_KAFKA_SECURITY that is not plaintext (MSK has no plaintext
+listener), with SCRAM both OMS_KAFKA_SASL_USERNAME and OMS_KAFKA_SASL_PASSWORD from one
+Secret and without SCRAM neither (the binary refuses both mismatches at start), and every
+such container of a manifest set must use the same mode and the same Secret keys. With a
+binary, each mode used is run through it: `oms serve --role persister --kafka 127.0.0.1:9
+--market GOOD --kafka-security MODE` with dummy credentials must stop at the missing
+--mongo, after a control run without the password has been refused for the credentials.
 
 Files the binary reads at start: every role that needs a market (engine, persister,
 ingress) must be given one (--market / OMS_MARKET) that resolves, through a read-only
@@ -70,12 +81,20 @@ CONTRACT_FLAGS: dict[str, bool] = {  # flag -> takes a value
     "demo": False,
     "market": True,
     "api-keys": True,
+    "kafka-security": True,
+    "kafka-sasl-username": True,
+    "kafka-sasl-password": True,
 }
 EXTRA_ENV = {"OMS_LOG"}  # tracing filter: an env var without a flag
 ROLES = {"all", "ingress", "engine", "persister"}
 SUBCOMMANDS = {"serve"}
-# Values that carry credentials and so must never be literal or come from a ConfigMap.
-SECRET_ENV = {"OMS_REDIS", "OMS_MONGO"}
+# Values that carry credentials and so must never be literal, come from a ConfigMap, or be
+# passed as flags (a flag shows in the pod spec and the process list).
+SECRET_ENV = {"OMS_REDIS", "OMS_MONGO", "OMS_KAFKA_SASL_USERNAME", "OMS_KAFKA_SASL_PASSWORD"}
+# --kafka-security (bins/oms/src/config.rs); SCRAM modes need the two SASL credentials.
+KAFKA_SECURITY = {"plaintext", "tls", "scram-sha-512", "scram-sha-256"}
+SCRAM_MODES = {"scram-sha-512", "scram-sha-256"}
+SASL_ENV = ("OMS_KAFKA_SASL_USERNAME", "OMS_KAFKA_SASL_PASSWORD")
 FSYNC_RE = re.compile(r"^(batch|none|interval:[1-9][0-9]*)$")
 ADDR_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
@@ -121,6 +140,7 @@ class Accepted:
     flags: dict[str, bool]
     env: set[str]
     roles: set[str] = field(default_factory=lambda: set(ROLES))
+    kafka_security: set[str] = field(default_factory=lambda: set(KAFKA_SECURITY))
 
 
 @dataclass
@@ -129,6 +149,8 @@ class Report:
     checked: list[str] = field(default_factory=list)
     # Market file text -> where it is used, for the binary check at the end.
     markets: dict[str, list[str]] = field(default_factory=dict)
+    # Manifest set -> (security mode, username ref, password ref) -> containers using it.
+    kafka: dict[str, dict[tuple[str, str, str], list[str]]] = field(default_factory=dict)
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -152,22 +174,26 @@ def accepted_from_binary(binary: Path) -> Accepted:
     flags: dict[str, bool] = {}
     env: set[str] = set()
     roles: set[str] = set()
+    kafka_security: set[str] = set()
     for line in text.splitlines():
         match = re.match(r"^\s*(?:-\w,\s*)?--([a-z][a-z0-9-]*)(?:[ =]<?([A-Za-z_:|<>.-]+)>?)?", line)
         if match and match.group(1) not in ("help", "version"):
             flag = match.group(1)
             flags[flag] = match.group(2) is not None
-            if flag == "role":
-                possible = re.search(r"\[possible values: ([^\]]+)\]", line)
-                if possible:
-                    roles = {v.strip() for v in possible.group(1).split(",")}
+            possible = re.search(r"\[possible values: ([^\]]+)\]", line)
+            if possible and flag == "role":
+                roles = {v.strip() for v in possible.group(1).split(",")}
+            elif possible and flag == "kafka-security":
+                kafka_security = {v.strip() for v in possible.group(1).split(",")}
         env.update(re.findall(r"\[env:\s*(OMS_[A-Z0-9_]+)", line))
     if not flags:
         raise RuntimeError(f"no --flags found in `{binary} serve --help`:\n{text}")
     if not env:  # clap without the env feature shown: fall back to the naming rule
         env = {env_name(f) for f in flags}
     env |= EXTRA_ENV
-    return Accepted(f"`{binary} serve --help`", flags, env, roles or set(ROLES))
+    return Accepted(
+        f"`{binary} serve --help`", flags, env, roles or set(ROLES), kafka_security or set(KAFKA_SECURITY)
+    )
 
 
 # --- value checks --------------------------------------------------------------------------
@@ -184,6 +210,8 @@ def check_value(name: str, value: str, accepted: Accepted, where: str, report: R
             report.fail(where, f"{name}={value!r} is not HOST:PORT")
     elif name == "OMS_DEMO" and value.lower() not in ("true", "false", "1", "0"):
         report.fail(where, f"OMS_DEMO={value!r} is not a boolean")
+    elif name in ("OMS_KAFKA_SECURITY", "--kafka-security") and value not in accepted.kafka_security:
+        report.fail(where, f"{name}={value!r} is not one of {sorted(accepted.kafka_security)}")
 
 
 def parse_args(argv: list[str], accepted: Accepted, where: str, report: Report) -> dict[str, str]:
@@ -218,6 +246,12 @@ def parse_args(argv: list[str], accepted: Accepted, where: str, report: Report) 
                 report.fail(where, f"--{flag} needs a value")
                 continue
             values[flag] = value
+            if env_name(flag) in SECRET_ENV:
+                report.fail(
+                    where,
+                    f"--{flag} passes a credential on the command line (pod spec, process list); "
+                    f"use {env_name(flag)} from a secretKeyRef",
+                )
             check_value("--" + flag, value, accepted, where, report)
         else:
             if inline_value:
@@ -334,6 +368,7 @@ def check_container(
     flags = parse_args(argv, accepted, where, report)
 
     env: dict[str, str | None] = {}  # name -> literal value, None when not literal
+    refs: dict[str, str] = {}  # name -> "Secret/key" for secretKeyRef entries
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             name = source["configMapRef"]["name"]
@@ -366,6 +401,8 @@ def check_container(
                     where,
                     f"{name}: Secret {ref['name']!r} gets no key {ref.get('key')!r} from any ExternalSecret/Secret",
                 )
+            if ref is not None:
+                refs[name] = f"{ref['name']}/{ref.get('key')}"
             env[name] = None
 
     for name, value in env.items():
@@ -379,6 +416,8 @@ def check_container(
         report.checked.append(f"{where}: {name}")
         if value is not None:
             check_value(name, value, accepted, where, report)
+
+    check_kafka_security(flags, env, refs, label, where, report)
 
     role = flags.get("role") or env.get("OMS_ROLE") or "all"
     component = obj["metadata"].get("labels", {}).get("app.kubernetes.io/component")
@@ -426,6 +465,69 @@ def check_container(
             report.fail(where, f"data dir {data_dir} is not on a mounted volume")
 
 
+def check_kafka_security(
+    flags: dict[str, str],
+    env: dict[str, str | None],
+    refs: dict[str, str],
+    label: str,
+    where: str,
+    report: Report,
+) -> None:
+    """Brokers, security mode and SASL credentials of one container (see the module doc)."""
+    has_brokers = "kafka" in flags or "OMS_KAFKA" in env
+    security = flags.get("kafka-security") or env.get("OMS_KAFKA_SECURITY")
+    given = [name for name in SASL_ENV if name in env]
+    if not has_brokers:
+        if security or given:
+            report.fail(where, "Kafka security settings without --kafka/OMS_KAFKA: nothing would use them")
+        return
+    if security is None:
+        report.fail(
+            where,
+            "gets Kafka brokers but no --kafka-security/OMS_KAFKA_SECURITY: the binary would connect "
+            "in plaintext, which MSK does not offer (TLS only)",
+        )
+        return
+    if security == "plaintext":
+        report.fail(where, "OMS_KAFKA_SECURITY plaintext: MSK has no plaintext listener (client_broker = TLS)")
+    if security in SCRAM_MODES:
+        missing = [name for name in SASL_ENV if name not in refs]
+        if missing:
+            report.fail(
+                where,
+                f"OMS_KAFKA_SECURITY {security} needs {' and '.join(missing)} from a secretKeyRef "
+                "(the binary refuses SCRAM without both credentials)",
+            )
+            return
+        if len({refs[name].split("/", 1)[0] for name in SASL_ENV}) != 1:
+            report.fail(
+                where,
+                "Kafka SASL username and password come from different Secrets: "
+                + ", ".join(f"{name} from {refs[name]}" for name in SASL_ENV),
+            )
+    elif given:
+        report.fail(
+            where,
+            f"{', '.join(given)} without a SCRAM OMS_KAFKA_SECURITY ({security}): the binary refuses "
+            "credentials it would not use",
+        )
+        return
+    settings = (security, refs.get(SASL_ENV[0], "-"), refs.get(SASL_ENV[1], "-"))
+    report.kafka.setdefault(label, {}).setdefault(settings, []).append(where)
+    report.checked.append(f"{where}: Kafka security {security}")
+
+
+def check_kafka_consistency(report: Report) -> None:
+    """Every container of a manifest set that talks to Kafka uses the same mode and Secret."""
+    for label, variants in report.kafka.items():
+        if len(variants) > 1:
+            detail = "; ".join(
+                f"{mode} user {user} password {password}: {len(users)} container(s), e.g. {users[0]}"
+                for (mode, user, password), users in variants.items()
+            )
+            report.fail(label, f"roles disagree on the Kafka security settings: {detail}")
+
+
 def check_manifests(sets: dict[str, list[dict[str, Any]]], accepted: Accepted, report: Report) -> int:
     containers = 0
     for label, objects in sets.items():
@@ -437,6 +539,7 @@ def check_manifests(sets: dict[str, list[dict[str, Any]]], accepted: Accepted, r
                 if is_oms_image(container.get("image", "")):
                     containers += 1
                     check_container(obj, pod, container, objects, accepted, label, report)
+    check_kafka_consistency(report)
     return containers
 
 
@@ -499,16 +602,18 @@ def check_dockerfile(path: Path, accepted: Accepted, report: Report) -> None:
 # --- market files through the binary ---------------------------------------------------------
 
 
-def run_market(binary: Path, text: str) -> str:
-    """Output of `oms serve --role persister` with this market and no --mongo."""
+def run_market(binary: Path, text: str, args: list[str] | None = None, env: dict[str, str] | None = None) -> str:
+    """Output of `oms serve --role persister` with this market and no --mongo (plus extra
+    flags and environment, e.g. the Kafka security settings)."""
     with tempfile.TemporaryDirectory(prefix="oms-market-") as scratch:
         market = Path(scratch) / "market.toml"
         market.write_text(text, encoding="utf-8")
         result = subprocess.run(
             [str(binary.resolve()), "serve", "--role", "persister", "--kafka", "127.0.0.1:9",
-             "--market", str(market), "--data-dir", str(Path(scratch) / "data")],
+             "--market", str(market), "--data-dir", str(Path(scratch) / "data"), *(args or [])],
             capture_output=True, text=True, timeout=60, check=False, cwd=scratch,
-            env={},  # no OMS_* from the caller, no RUST_BACKTRACE: the error line only
+            # Only what is given here: no OMS_* from the caller, no RUST_BACKTRACE.
+            env=dict(env or {}),
         )
     if result.returncode == 0:
         return "(exit status 0: the binary started, which it must not without --mongo)"
@@ -550,6 +655,35 @@ def check_markets(binary: Path | None, report: Report) -> None:
         else:
             more = f" (and {len(users) - 1} more containers)" if len(users) > 1 else ""
             report.fail(users[0] + more, f"the binary refuses this market file:\n    {output}")
+
+
+def check_kafka_binary(binary: Path | None, report: Report) -> None:
+    """Run each Kafka security mode the manifests use through the binary (module doc)."""
+    modes = sorted({mode for variants in report.kafka.values() for (mode, _, _) in variants})
+    if binary is None or not modes or not report.markets:
+        if modes and binary is None:
+            print("NOTE: no oms binary given - Kafka security modes checked against the contract only.")
+        return
+    market = next(iter(report.markets))
+    credentials = {"OMS_KAFKA_SASL_USERNAME": "check-user", "OMS_KAFKA_SASL_PASSWORD": "check-password"}
+    control = run_market(
+        binary, market, ["--kafka-security", "scram-sha-512"], {"OMS_KAFKA_SASL_USERNAME": "check-user"}
+    )
+    if MONGO_ERROR in control or "kafka" not in control.lower():
+        report.fail(
+            "Kafka security check",
+            "the binary no longer refuses SCRAM without a password before asking for --mongo, so this "
+            f"check cannot tell accepted settings from refused ones; SCRAM without a password gave:\n    {control}",
+        )
+        return
+    for mode in modes:
+        output = run_market(binary, market, ["--kafka-security", mode], credentials if mode in SCRAM_MODES else {})
+        if MONGO_ERROR in output:
+            print(f"Kafka security {mode} (with {'both SASL credentials' if mode in SCRAM_MODES else 'no credentials'}) "
+                  "accepted by the binary")
+            report.checked.append(f"Kafka security {mode}: accepted by the binary")
+        else:
+            report.fail("Kafka security check", f"the binary refuses --kafka-security {mode}:\n    {output}")
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -601,6 +735,7 @@ def main() -> int:
         report.fail("manifests", "no container running the oms image was found")
     check_dockerfile(args.dockerfile, accepted, report)
     check_markets(args.binary, report)
+    check_kafka_binary(args.binary, report)
 
     print(
         f"Checked {len(report.checked)} flag/env uses in {containers} oms containers "

@@ -446,6 +446,15 @@ for varfile in [Path("terraform/terraform.tfvars.example"), *Path("terraform/exa
     # python-hcl2 wraps each attribute value in a one-element list.
     vpc_cidrs.add(value[0] if isinstance(value, list) else value)
 
+# MSK client authentication of every example var file: scram (the default), port 9096. The
+# variable's validation refuses iam at plan time; this catches it without terraform too.
+msk_modes = set()
+for varfile in [Path("terraform/terraform.tfvars.example"), *Path("terraform/examples").rglob("*.tfvars")]:
+    with varfile.open(encoding="utf-8") as handle:
+        value = hcl2.load(handle).get("msk_auth_mode", "scram")
+    msk_modes.add(value[0] if isinstance(value, list) else value)
+msk_port = 9096
+
 def need(condition, where, message):
     global checked
     checked += 1
@@ -484,8 +493,9 @@ for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
             need(("@sha256:" in image) or (":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")), cw, f"image {image} needs an explicit tag or digest")
     for obj in by_kind.get("ServiceAccount", []):
         need(obj.get("automountServiceAccountToken") is False, f"{tag} ServiceAccount/{obj['metadata']['name']}", "automountServiceAccountToken false")
-        if tag != "base":
-            need("eks.amazonaws.com/role-arn" in obj["metadata"].get("annotations", {}), f"{tag} ServiceAccount/{obj['metadata']['name']}", "IRSA role annotation")
+        # The OMS pods call no AWS API (MSK with SASL/SCRAM, terraform/iam.tf creates no role
+        # for them): an IRSA annotation would name a role that does not exist.
+        need("eks.amazonaws.com/role-arn" not in obj["metadata"].get("annotations", {}), f"{tag} ServiceAccount/{obj['metadata']['name']}", "no IRSA role annotation (the OMS pods call no AWS API)")
 
     # Engine shard journals on ONE shared ReadWriteMany EFS volume: the new owner of a
     # partition (any pod, any AZ) must open that shard's directory (docs/adr/0003-scale-out.md,
@@ -524,6 +534,22 @@ for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
     key_secrets = [o for o in by_kind.get("ExternalSecret", []) if o["spec"].get("target", {}).get("name") == "oms-api-keys"]
     need(len(key_secrets) == 1 and [d["secretKey"] for d in key_secrets[0]["spec"].get("data", [])] == ["keys.toml"], tag, "ExternalSecret writing oms-api-keys/keys.toml")
 
+    # Kafka: TLS + SASL/SCRAM on MSK's SCRAM port, the credentials from the AWS secret MSK
+    # associates (AmazonMSK_ prefix). Which roles get which variables is checked by
+    # scripts/check_manifest_flags.py.
+    config = next((o.get("data", {}) for o in by_kind.get("ConfigMap", []) if o["metadata"]["name"] == "oms-config"), {})
+    need(config.get("OMS_KAFKA_SECURITY") == "scram-sha-512", tag, "oms-config OMS_KAFKA_SECURITY scram-sha-512 (MSK offers SCRAM-SHA-512 only)")
+    kafka_ports = {b.rsplit(":", 1)[-1] for b in config.get("OMS_KAFKA", "").split(",") if b}
+    need(kafka_ports == {str(msk_port)}, tag, f"OMS_KAFKA brokers on port {msk_port} (MSK SASL/SCRAM), got {sorted(kafka_ports)}")
+    kafka_secrets = [o for o in by_kind.get("ExternalSecret", []) if o["spec"].get("target", {}).get("name") == "oms-kafka-credentials"]
+    need(len(kafka_secrets) == 1, tag, "one ExternalSecret writing oms-kafka-credentials")
+    for obj in kafka_secrets:
+        data = {d["secretKey"]: d.get("remoteRef", {}) for d in obj["spec"].get("data", [])}
+        need(set(data) == {"username", "password"} and all(r.get("property") == k for k, r in data.items()), tag,
+             "ExternalSecret oms-kafka-credentials: username and password from the properties of the same names")
+        need(all(r.get("key", "").startswith("AmazonMSK_") for r in data.values()) and len({r.get("key") for r in data.values()}) == 1, tag,
+             "ExternalSecret oms-kafka-credentials reads one AmazonMSK_* secret (the one associated with the cluster)")
+
     # Disruption budgets and autoscaling.
     pdb_targets = {o["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component") for o in by_kind.get("PodDisruptionBudget", [])}
     need({"ingress", "engine"} <= pdb_targets, tag, "PodDisruptionBudgets for ingress and engine")
@@ -536,6 +562,13 @@ for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
     need(deny.get("podSelector") == {} and set(deny.get("policyTypes", [])) == {"Ingress", "Egress"} and not deny.get("ingress") and not deny.get("egress"), tag, "default-deny-all NetworkPolicy")
     for role in ("oms-ingress", "oms-engine", "oms-persister"):
         need(role in policies, tag, f"NetworkPolicy {role}")
+    # Egress to the VPC: Kafka on the MSK SCRAM port only (no 9094/9098, no 443 now that no
+    # OMS pod has an IRSA role), plus each role's own store.
+    own_ports = {"oms-ingress": {msk_port, 6379}, "oms-engine": {msk_port}, "oms-persister": {msk_port, 27017}}
+    for role, wanted in own_ports.items():
+        ports = {p.get("port") for rule in policies.get(role, {}).get("spec", {}).get("egress", [])
+                 if any("ipBlock" in peer for peer in rule.get("to", [])) for p in rule.get("ports", [])}
+        need(ports == wanted, f"{tag} NetworkPolicy/{role}", f"VPC egress ports {sorted(wanted)}, got {sorted(ports)}")
     engine_in = policies.get("oms-engine", {}).get("spec", {}).get("ingress", [])
     need(all("ipBlock" not in peer for rule in engine_in for peer in rule.get("from", [])), tag, "engines accept no traffic from IP blocks (metrics from the monitoring namespace only)")
 
@@ -583,6 +616,8 @@ for path in sorted(Path(sys.argv[1]).glob("*.yaml")):
     # No Secret objects with data in the manifests: secrets are referenced, never committed.
     for obj in by_kind.get("Secret", []):
         need(not obj.get("data") and not obj.get("stringData"), f"{tag} Secret/{obj['metadata']['name']}", "no secret values in manifests")
+
+need(msk_modes == {"scram"}, "terraform example var files", f"msk_auth_mode scram (the only mode the oms binary supports), got {sorted(msk_modes)}")
 
 for problem in problems:
     print(f"  VIOLATION {problem}")
