@@ -24,9 +24,11 @@ RUN npm run build
 # ---- 2. binary ------------------------------------------------------------------------------
 FROM rust:1.95.0-bookworm AS builder
 # cmake + libcurl headers: rdkafka's cmake-build of the bundled librdkafka (DESIGN.md, crate
-# notes). Nothing from these is linked dynamically; see the ldd check below.
+# notes). OpenSSL headers + pkg-config: librdkafka's TLS and SASL/SCRAM to MSK
+# (--kafka-security), linked dynamically against the runtime image's OpenSSL 3; nothing
+# else from these is linked dynamically (see the ldd check below).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends cmake libcurl4-openssl-dev \
+    && apt-get install -y --no-install-recommends cmake libcurl4-openssl-dev libssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 # Link zlib statically: the distroless runtime has no libz.so.
 ENV LIBZ_SYS_STATIC=1 \
