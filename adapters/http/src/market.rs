@@ -86,7 +86,6 @@ pub struct MarketData {
 impl MarketData {
     /// Folds a trade in; returns the candles it touched (per interval index).
     pub fn apply_trade(&mut self, trade: &Trade) -> [Candle; 3] {
-        let market = self.instruments.entry(trade.instrument).or_default();
         let tick = TradeTick {
             trade_id: trade.trade_id,
             price: trade.price,
@@ -94,6 +93,13 @@ impl MarketData {
             taker_side: trade.taker_side,
             time: trade.timestamp,
         };
+        self.apply_tick(trade.instrument, tick)
+    }
+
+    /// Folds a public print in (what `prices` carries: no accounts); returns the candles it
+    /// touched (per interval index).
+    pub fn apply_tick(&mut self, instrument: InstrumentId, tick: TradeTick) -> [Candle; 3] {
+        let market = self.instruments.entry(instrument).or_default();
         if market.trades.len() == RECENT_TRADES_MAX {
             market.trades.pop_front();
         }

@@ -7,7 +7,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::dto::format_time;
-use crate::market::INTERVALS;
 use crate::orders::respond;
 use crate::problem::Problem;
 use crate::{AppState, render, snapshot};
@@ -26,22 +25,10 @@ pub(crate) async fn prices(State(state): State<AppState>, Path(symbol): Path<Str
         let (id, listing) = catalog
             .by_symbol(&symbol)
             .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
-        let i = &listing.instrument;
         let ticker = state.market().ticker(id);
         let book = state.book(id);
-        let p = |v: Option<oms_core::model::Price>| v.map(|v| render::price(i, v));
-        Ok(Json(json!({
-            "symbol": symbol,
-            "last": p(ticker.last),
-            "bestBid": p(book.bids.first().map(|l| l.0)),
-            "bestAsk": p(book.asks.first().map(|l| l.0)),
-            "open24h": p(ticker.open),
-            "high24h": p(ticker.high),
-            "low24h": p(ticker.low),
-            "volume24h": render::quantity(i, oms_core::model::Quantity(ticker.volume)),
-            "change24h": ticker.change().map(|c| render::price(i, c)),
-        }))
-        .into_response())
+        let best = (book.bids.first().map(|l| l.0), book.asks.first().map(|l| l.0));
+        Ok(Json(crate::reads::prices_json(&symbol, &listing.instrument, &ticker, best)).into_response())
     })())
 }
 
@@ -86,46 +73,16 @@ pub(crate) async fn orderbook(
     )
 }
 
-/// Query of the candles route.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CandleQuery {
-    interval: Option<String>,
-    limit: Option<usize>,
-}
-
 /// `GET /api/market-data/candles/{symbol}?interval=&limit=`.
 #[utoipa::path(get, path = "/api/market-data/candles/{symbol}", params(("symbol" = String, Path), ("interval" = Option<String>, Query, description = "1m | 5m | 1h"), ("limit" = Option<usize>, Query)), responses((status = 200, body = crate::openapi::CandlesView)))]
 pub(crate) async fn candles(
     State(state): State<AppState>,
     Path(symbol): Path<String>,
-    query: Result<Query<CandleQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<crate::reads::CandleQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     respond((|| {
         let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-        let interval = query.interval.unwrap_or_else(|| "1m".into());
-        let index = INTERVALS
-            .iter()
-            .position(|(name, _)| *name == interval)
-            .ok_or_else(|| Problem::bad_request("invalid_query", "interval must be 1m, 5m or 1h"))?;
-        let limit = query.limit.unwrap_or(500);
-        if limit == 0 || limit > 1_000 {
-            return Err(Problem::bad_request("invalid_query", "limit must be 1..=1000"));
-        }
-        let catalog = state.catalog();
-        let (id, listing) = catalog
-            .by_symbol(&symbol)
-            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
-        let i = &listing.instrument;
-        let market = state.market();
-        let list: Vec<_> = market
-            .instrument(id)
-            .map(|m| {
-                let series = &m.candles[index];
-                series.iter().skip(series.len().saturating_sub(limit)).map(|c| candle_json(i, c)).collect()
-            })
-            .unwrap_or_default();
-        Ok(Json(json!({ "symbol": symbol, "interval": interval, "candles": list })).into_response())
+        Ok(Json(crate::reads::candles_json(&state.catalog(), &state.market(), &symbol, &query)?).into_response())
     })())
 }
 

@@ -190,3 +190,70 @@ pub fn instruments_json(catalog: &Catalog) -> Value {
         .collect();
     Value::Array(list)
 }
+
+/// Query of `GET /api/market-data/candles/{symbol}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandleQuery {
+    /// `1m` (default), `5m` or `1h`.
+    pub interval: Option<String>,
+    /// Most recent bars, 1..=1000 (default 500).
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/market-data/prices/{symbol}`: last trade, best bid and ask, and the rolling
+/// 24-hour figures.
+pub fn prices_json(
+    symbol: &str,
+    i: &oms_core::model::Instrument,
+    ticker: &crate::market::Ticker,
+    (bid, ask): (Option<oms_core::model::Price>, Option<oms_core::model::Price>),
+) -> Value {
+    let p = |v: Option<oms_core::model::Price>| v.map(|v| render::price(i, v));
+    json!({
+        "symbol": symbol,
+        "last": p(ticker.last),
+        "bestBid": p(bid),
+        "bestAsk": p(ask),
+        "open24h": p(ticker.open),
+        "high24h": p(ticker.high),
+        "low24h": p(ticker.low),
+        "volume24h": render::quantity(i, oms_core::model::Quantity(ticker.volume)),
+        "change24h": ticker.change().map(|c| render::price(i, c)),
+    })
+}
+
+/// `GET /api/market-data/candles/{symbol}`: the most recent bars of one interval; 400 for
+/// a bad interval or limit, 404 for an unknown symbol.
+pub fn candles_json(
+    catalog: &Catalog,
+    market: &crate::market::MarketData,
+    symbol: &str,
+    query: &CandleQuery,
+) -> Result<Value, Problem> {
+    let interval = query.interval.clone().unwrap_or_else(|| "1m".into());
+    let index = crate::market::INTERVALS
+        .iter()
+        .position(|(name, _)| *name == interval)
+        .ok_or_else(|| Problem::bad_request("invalid_query", "interval must be 1m, 5m or 1h"))?;
+    let limit = query.limit.unwrap_or(500);
+    if limit == 0 || limit > 1_000 {
+        return Err(Problem::bad_request("invalid_query", "limit must be 1..=1000"));
+    }
+    let (id, listing) = catalog
+        .by_symbol(symbol)
+        .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
+    let i = &listing.instrument;
+    let list: Vec<_> = market
+        .instrument(id)
+        .map(|m| {
+            let series = &m.candles[index];
+            series
+                .iter()
+                .skip(series.len().saturating_sub(limit))
+                .map(|c| crate::market_routes::candle_json(i, c))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(json!({ "symbol": symbol, "interval": interval, "candles": list }))
+}

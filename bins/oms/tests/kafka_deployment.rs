@@ -394,6 +394,13 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
         let short = rust_decimal::Decimal::from_str_exact(&nets[1][symbol].0).expect("decimal");
         assert_eq!(long, -short, "{symbol}: the two accounts trade only with each other");
     }
+    // Market data from `prices`: the sweep's last print on BTC-USD was at 59000 or above.
+    let prices = common::http(port, "GET", "/api/market-data/prices/BTC-USD", None, None, "").json();
+    let last = rust_decimal::Decimal::from_str_exact(prices["last"].as_str().expect("a last price")).expect("decimal");
+    assert!(last >= rust_decimal::Decimal::from(59_000) && last <= rust_decimal::Decimal::from(60_000), "{prices}");
+    assert!(prices["volume24h"].as_str().is_some_and(|v| v != "0"), "{prices}");
+    let candles = common::http(port, "GET", "/api/market-data/candles/BTC-USD?interval=1m", None, None, "").json();
+    assert!(candles["candles"].as_array().is_some_and(|c| !c.is_empty()), "{candles}");
     // A new ingress (a restart, another replica) rebuilds the same view from what the topics
     // hold, and says ready only once it has.
     let second = common::free_port();
@@ -406,6 +413,8 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
         let positions = |port| common::http(port, "GET", "/api/risk/positions", Some(key), None, "").json();
         assert_eq!(positions(second), positions(port), "the rebuilt positions");
     }
+    let ticker = |port| common::http(port, "GET", "/api/market-data/prices/ETH-USD", None, None, "").json();
+    assert_eq!(ticker(second), ticker(port), "the rebuilt market data (republished trades not counted twice)");
     let other =
         common::try_http(port, "GET", &format!("/api/orders/{}", acknowledged["d-1"].1), Some(KEYS[0]), None, "")
             .expect("answered");

@@ -17,8 +17,8 @@
 //! symbol's partition, or to every partition. Reads (`GET /api/orders`,
 //! `/api/orders/{id}`, `/api/executions`) come from [`view::OrderView`], `executions`
 //! folded in memory, and `GET /api/risk/positions` from the `position`s on `risk-events`.
-//! Not served here yet: balances, market data and WebSocket streams (`--role all` has
-//! them).
+//! Market data (`prices`, `candles`) comes from the `prices` topic. Not served here yet:
+//! balances, the order book's depth and WebSocket streams (`--role all` has them).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,17 +39,21 @@ use oms_http::dto::{AmendBody, PlaceOrder};
 use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
 use oms_http::reads;
-use oms_kafka::messages::{ExecutionMessage, InboundCommand, decode_execution, decode_risk_event, encode_command};
+use oms_kafka::messages::{
+    ExecutionMessage, InboundCommand, decode_execution, decode_price, decode_risk_event, encode_command,
+};
 use oms_kafka::topics::partition_for_key;
 use oms_kafka::{KafkaConfig, KafkaProducer, PublishError, TailConsumer};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use self::market::MarketView;
 use self::view::OrderView;
 use super::engine::SHARD_SEQUENCE_BITS;
 use crate::config::ServeArgs;
 use crate::market::Market;
 
+mod market;
 mod view;
 
 /// How long a client waits for its command's decision.
@@ -75,6 +79,8 @@ struct Ingress {
     waiting: Mutex<HashMap<String, Waiter>>,
     /// Orders and fills for the read routes.
     view: Mutex<OrderView>,
+    /// Trades, ticker, candles and book tops for the market-data routes.
+    market: Mutex<MarketView>,
     /// `Idempotency-Key` replays: per process, and across ingress replicas with `--redis`.
     idempotency: IdempotencyStore,
     /// Redis, when on (for `/ready`).
@@ -90,6 +96,7 @@ struct Ingress {
     /// The executions and risk-events followers have read what the topics held at start.
     executions_caught_up: AtomicBool,
     risk_caught_up: AtomicBool,
+    prices_caught_up: AtomicBool,
 }
 
 type Shared = Arc<Ingress>;
@@ -109,6 +116,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     let tail = TailConsumer::from_beginning(kafka, &kafka.topics.executions.name).context("following executions")?;
     let risk_tail =
         TailConsumer::from_beginning(kafka, &kafka.topics.risk_events.name).context("following risk-events")?;
+    let prices_tail = TailConsumer::from_beginning(kafka, &kafka.topics.prices.name).context("following prices")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     // Redis's writer task needs the runtime.
     let redis = match &args.redis {
@@ -127,6 +135,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         instance: format!("in-{nanos:x}"),
         next_command: AtomicU64::new(0),
         waiting: Mutex::new(HashMap::new()),
+        market: Mutex::new(MarketView::default()),
         view: Mutex::new(OrderView::new(args.history_orders_max, oms_http::history::EXECUTIONS_PER_ACCOUNT_MAX)),
         idempotency: IdempotencyStore::with_shared(shared, DECISION_TIMEOUT),
         redis,
@@ -137,6 +146,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         tail_alive: AtomicBool::new(true),
         executions_caught_up: AtomicBool::new(false),
         risk_caught_up: AtomicBool::new(false),
+        prices_caught_up: AtomicBool::new(false),
     });
     let follower = Arc::clone(&state);
     std::thread::Builder::new()
@@ -148,6 +158,11 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         .name("oms-ingress-risk".into())
         .spawn(move || follow_positions(&follower, &risk_tail))
         .context("spawning the risk-events follower")?;
+    let follower = Arc::clone(&state);
+    std::thread::Builder::new()
+        .name("oms-ingress-prices".into())
+        .spawn(move || follow_prices(&follower, &prices_tail))
+        .context("spawning the prices follower")?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     let static_dir = args.static_dir.clone();
     runtime.block_on(async move {
@@ -156,6 +171,8 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/api/orders/{order_id}", delete(cancel).get(get_one).patch(amend))
             .route("/api/executions", get(executions))
             .route("/api/risk/positions", get(positions))
+            .route("/api/market-data/prices/{symbol}", get(prices))
+            .route("/api/market-data/candles/{symbol}", get(candles))
             .route(
                 "/api/instruments",
                 get(|State(state): State<Shared>| async move { Json(reads::instruments_json(&state.catalog)) }),
@@ -226,6 +243,32 @@ fn mark_caught_up(flag: &AtomicBool, tail: &TailConsumer) {
     if !flag.load(Ordering::Relaxed) && tail.caught_up() {
         flag.store(true, Ordering::Release);
         tracing::info!(partitions = ?tail.partitions(), "ingress: caught up with a followed topic");
+    }
+}
+
+/// Reads `prices` into the market data.
+fn follow_prices(state: &Ingress, tail: &TailConsumer) {
+    loop {
+        mark_caught_up(&state.prices_caught_up, tail);
+        let record = match tail.poll(Duration::from_millis(100)) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "prices follower");
+                continue;
+            }
+        };
+        let Ok(message) = decode_price(&record.payload) else {
+            tracing::warn!(partition = record.partition, offset = record.offset, "undecodable prices message");
+            continue;
+        };
+        let Ok(mut market) = state.market.lock() else {
+            state.tail_alive.store(false, Ordering::Release);
+            return;
+        };
+        if let Err(e) = market.apply(&state.catalog, &message) {
+            tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "prices message not folded");
+        }
     }
 }
 
@@ -490,6 +533,36 @@ async fn executions(
             .copied()
             .collect();
         Ok::<_, Problem>(Json(reads::executions_json(&state.catalog, &fills)).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/market-data/prices/{symbol}` from `prices` (no authentication).
+async fn prices(State(state): State<Shared>, Path(symbol): Path<String>) -> Response {
+    let result = (|| {
+        let (id, listing) = state
+            .catalog
+            .by_symbol(&symbol)
+            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
+        let market = state.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
+        let ticker = market.data().ticker(id);
+        Ok::<_, Problem>(
+            Json(reads::prices_json(&symbol, &listing.instrument, &ticker, market.top(id))).into_response(),
+        )
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/market-data/candles/{symbol}` from the trades on `prices` (no authentication).
+async fn candles(
+    State(state): State<Shared>,
+    Path(symbol): Path<String>,
+    query: Result<Query<reads::CandleQuery>, QueryRejection>,
+) -> Response {
+    let result = (|| {
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let market = state.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
+        Ok::<_, Problem>(Json(reads::candles_json(&state.catalog, market.data(), &symbol, &query)?).into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
 }
