@@ -138,7 +138,15 @@ impl Fold {
     pub fn apply(&mut self, catalog: &Catalog, decision: &Decision) -> Result<(), FoldError> {
         match decision {
             Decision::Execution(message) => self.apply_execution(catalog, message),
-            Decision::Risk(RiskEventMessage::Position(m)) => {
+            Decision::Risk(message) => self.apply_risk(catalog, message),
+        }
+    }
+
+    /// Folds one `risk-events` message in: a `position` replaces the batch's state for its
+    /// account and symbol unless it is older; rejects and kill switches are not kept.
+    pub fn apply_risk(&mut self, catalog: &Catalog, message: &RiskEventMessage) -> Result<(), FoldError> {
+        match message {
+            RiskEventMessage::Position(m) => {
                 let (instrument, listing) =
                     catalog.by_symbol(&m.symbol).ok_or_else(|| FoldError::UnknownSymbol(m.symbol.clone()))?;
                 let spec = listing.instrument.spec();
@@ -174,11 +182,12 @@ impl Fold {
                 Ok(())
             }
             // Risk monitoring, not history: nothing to persist.
-            Decision::Risk(RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_)) => Ok(()),
+            RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_) => Ok(()),
         }
     }
 
-    fn apply_execution(&mut self, catalog: &Catalog, message: &ExecutionMessage) -> Result<(), FoldError> {
+    /// Folds one `executions` message in.
+    pub fn apply_execution(&mut self, catalog: &Catalog, message: &ExecutionMessage) -> Result<(), FoldError> {
         let version = version(message)?;
         match message {
             ExecutionMessage::OrderAccepted(m) => {

@@ -20,7 +20,7 @@ use oms_kafka::messages::wire::parse_order_id;
 use oms_kafka::messages::{ExecutionMessage, RiskEventMessage};
 use oms_mongo::stream::{PositionState, Version};
 
-use crate::roles::fold::{Decision, Fold, FoldError, order_id, version};
+use crate::roles::fold::{Fold, FoldError, order_id, version};
 
 /// Orders and fills as the API reads them.
 #[derive(Debug)]
@@ -69,7 +69,7 @@ impl OrderView {
                 self.fold.known.insert(id, (record.clone(), known));
             }
         }
-        let folded = self.fold.apply(catalog, &Decision::Execution(Box::new(message.clone())));
+        let folded = self.fold.apply_execution(catalog, message);
         let batch = self.fold.finish();
         for (record, version) in batch.orders {
             self.versions.insert(record.order.id, version);
@@ -78,9 +78,12 @@ impl OrderView {
         for (account, fill) in batch.executions {
             self.history.push_execution(account, fill);
         }
-        // Working orders stay in the fold (bounded by the engines' books); finished ones
-        // live on in the history only.
-        self.fold.settle(&[], usize::MAX);
+        // Working orders stay in the fold (bounded by the engines' books); finished ones live
+        // on in the history only. A message changes one order, so only `id` can have
+        // finished (checked here rather than by scanning every working order per message).
+        if self.fold.known.get(&id).is_some_and(|(record, _)| record.order.status.is_final()) {
+            self.fold.known.remove(&id);
+        }
         if self.versions.len() > 2 * self.orders_max {
             let history = &self.history;
             self.versions.retain(|id, _| history.order(*id).is_some());
@@ -98,7 +101,7 @@ impl OrderView {
         if !matches!(message, RiskEventMessage::Position(_)) {
             return Ok(());
         }
-        let folded = self.fold.apply(catalog, &Decision::Risk(message.clone()));
+        let folded = self.fold.apply_risk(catalog, message);
         for state in self.fold.finish().positions {
             match self.positions.get(&(state.account, state.instrument)) {
                 Some(known) if known.sequence > state.sequence => self.stale += 1,
