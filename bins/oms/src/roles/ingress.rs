@@ -40,10 +40,11 @@ use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
 use oms_http::reads;
 use oms_kafka::messages::{
-    ExecutionMessage, InboundCommand, decode_execution, decode_price, decode_risk_event, encode_command,
+    ExecutionMessage, InboundCommand, PriceMessage, RiskEventMessage, decode_execution, decode_price,
+    decode_risk_event, encode_command,
 };
 use oms_kafka::topics::partition_for_key;
-use oms_kafka::{KafkaConfig, KafkaProducer, PublishError, TailConsumer};
+use oms_kafka::{InboundRecord, KafkaConfig, KafkaProducer, PublishError, TailConsumer};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -148,21 +149,9 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         risk_caught_up: AtomicBool::new(false),
         prices_caught_up: AtomicBool::new(false),
     });
-    let follower = Arc::clone(&state);
-    std::thread::Builder::new()
-        .name("oms-ingress-executions".into())
-        .spawn(move || follow(&follower, &tail))
-        .context("spawning the executions follower")?;
-    let follower = Arc::clone(&state);
-    std::thread::Builder::new()
-        .name("oms-ingress-risk".into())
-        .spawn(move || follow_positions(&follower, &risk_tail))
-        .context("spawning the risk-events follower")?;
-    let follower = Arc::clone(&state);
-    std::thread::Builder::new()
-        .name("oms-ingress-prices".into())
-        .spawn(move || follow_prices(&follower, &prices_tail))
-        .context("spawning the prices follower")?;
+    spawn_follower(&state, tail, "executions", |s| &s.executions_caught_up, decode_execution, fold_execution)?;
+    spawn_follower(&state, risk_tail, "risk-events", |s| &s.risk_caught_up, decode_risk_event, fold_position)?;
+    spawn_follower(&state, prices_tail, "prices", |s| &s.prices_caught_up, decode_price, fold_price)?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     let static_dir = args.static_dir.clone();
     runtime.block_on(async move {
@@ -192,110 +181,87 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     Ok(())
 }
 
-/// Reads `executions` and hands each waiting command its messages.
-fn follow(state: &Ingress, tail: &TailConsumer) {
-    loop {
-        mark_caught_up(&state.executions_caught_up, tail);
+/// A lock of the ingress's state was poisoned (a thread panicked holding it): the follower
+/// stops and `/ready` turns 503.
+struct Poisoned;
+
+/// Follows `tail` on a thread of its own: marks `caught_up` once it has read what the topic
+/// held at start, decodes each record with `decode` (an undecodable one is logged and
+/// skipped) and hands it to `apply`.
+fn spawn_follower<M: 'static, E: 'static>(
+    state: &Shared,
+    tail: TailConsumer,
+    topic: &'static str,
+    caught_up: fn(&Ingress) -> &AtomicBool,
+    decode: fn(&[u8]) -> Result<M, E>,
+    apply: fn(&Ingress, M, &InboundRecord) -> Result<(), Poisoned>,
+) -> anyhow::Result<()> {
+    let state = Arc::clone(state);
+    let follow = move || loop {
+        let flag = caught_up(&state);
+        if !flag.load(Ordering::Relaxed) && tail.caught_up() {
+            flag.store(true, Ordering::Release);
+            tracing::info!(topic, partitions = ?tail.partitions(), "ingress: caught up");
+        }
         let record = match tail.poll(Duration::from_millis(100)) {
             Ok(Some(record)) => record,
             Ok(None) => continue,
             Err(e) => {
-                tracing::warn!(error = %e, "executions follower");
+                tracing::warn!(error = %e, topic, "follower");
                 continue;
             }
         };
-        let Ok(message) = decode_execution(&record.payload) else {
-            tracing::warn!(partition = record.partition, offset = record.offset, "undecodable executions message");
+        let Ok(message) = decode(&record.payload) else {
+            tracing::warn!(topic, partition = record.partition, offset = record.offset, "undecodable message");
             continue;
         };
-        // Into the read model before the client hears back: it reads its own writes.
-        match state.view.lock() {
-            Ok(mut view) => {
-                if let Err(e) = view.apply(&state.catalog, &message) {
-                    tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "executions message not folded");
-                }
-            }
-            Err(_) => {
-                state.tail_alive.store(false, Ordering::Release);
-                return;
-            }
-        }
-        let header = message.header();
-        let Some(command_id) = header.command_id.clone() else { continue };
-        let count = header.event_count as usize;
-        let Ok(mut waiting) = state.waiting.lock() else {
+        if apply(&state, message, &record).is_err() {
             state.tail_alive.store(false, Ordering::Release);
             return;
-        };
-        let Some(waiter) = waiting.get_mut(&command_id) else { continue };
-        waiter.messages.push(message);
-        if waiter.messages.len() >= count
-            && let Some(waiter) = waiting.remove(&command_id)
-            && let Some(done) = waiter.done
-        {
-            let _ = done.send(waiter.messages);
         }
-    }
+    };
+    std::thread::Builder::new()
+        .name(format!("oms-ingress-{topic}"))
+        .spawn(follow)
+        .with_context(|| format!("spawning the {topic} follower"))?;
+    Ok(())
 }
 
-/// Sets `flag` once `tail` has read what its topic held at start (logged once).
-fn mark_caught_up(flag: &AtomicBool, tail: &TailConsumer) {
-    if !flag.load(Ordering::Relaxed) && tail.caught_up() {
-        flag.store(true, Ordering::Release);
-        tracing::info!(partitions = ?tail.partitions(), "ingress: caught up with a followed topic");
+/// An `executions` message: into the read model, then to the command waiting for it.
+fn fold_execution(state: &Ingress, message: ExecutionMessage, record: &InboundRecord) -> Result<(), Poisoned> {
+    // Into the read model before the client hears back: it reads its own writes.
+    if let Err(e) = state.view.lock().map_err(|_| Poisoned)?.apply(&state.catalog, &message) {
+        tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "executions message not folded");
     }
+    let header = message.header();
+    let Some(command_id) = header.command_id.clone() else { return Ok(()) };
+    let count = header.event_count as usize;
+    let mut waiting = state.waiting.lock().map_err(|_| Poisoned)?;
+    let Some(waiter) = waiting.get_mut(&command_id) else { return Ok(()) };
+    waiter.messages.push(message);
+    if waiter.messages.len() >= count
+        && let Some(waiter) = waiting.remove(&command_id)
+        && let Some(done) = waiter.done
+    {
+        let _ = done.send(waiter.messages);
+    }
+    Ok(())
 }
 
-/// Reads `prices` into the market data.
-fn follow_prices(state: &Ingress, tail: &TailConsumer) {
-    loop {
-        mark_caught_up(&state.prices_caught_up, tail);
-        let record = match tail.poll(Duration::from_millis(100)) {
-            Ok(Some(record)) => record,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "prices follower");
-                continue;
-            }
-        };
-        let Ok(message) = decode_price(&record.payload) else {
-            tracing::warn!(partition = record.partition, offset = record.offset, "undecodable prices message");
-            continue;
-        };
-        let Ok(mut market) = state.market.lock() else {
-            state.tail_alive.store(false, Ordering::Release);
-            return;
-        };
-        if let Err(e) = market.apply(&state.catalog, &message) {
-            tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "prices message not folded");
-        }
+/// A `risk-events` message: the account's latest position.
+fn fold_position(state: &Ingress, message: RiskEventMessage, record: &InboundRecord) -> Result<(), Poisoned> {
+    if let Err(e) = state.view.lock().map_err(|_| Poisoned)?.apply_risk(&state.catalog, &message) {
+        tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "position not folded");
     }
+    Ok(())
 }
 
-/// Reads `risk-events` and keeps every account's latest positions.
-fn follow_positions(state: &Ingress, tail: &TailConsumer) {
-    loop {
-        mark_caught_up(&state.risk_caught_up, tail);
-        let record = match tail.poll(Duration::from_millis(100)) {
-            Ok(Some(record)) => record,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "risk-events follower");
-                continue;
-            }
-        };
-        let Ok(message) = decode_risk_event(&record.payload) else {
-            tracing::warn!(partition = record.partition, offset = record.offset, "undecodable risk-events message");
-            continue;
-        };
-        let Ok(mut view) = state.view.lock() else {
-            state.tail_alive.store(false, Ordering::Release);
-            return;
-        };
-        if let Err(e) = view.apply_risk(&state.catalog, &message) {
-            tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "position not folded");
-        }
+/// A `prices` message: trades and book tops.
+fn fold_price(state: &Ingress, message: PriceMessage, record: &InboundRecord) -> Result<(), Poisoned> {
+    if let Err(e) = state.market.lock().map_err(|_| Poisoned)?.apply(&state.catalog, &message) {
+        tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "prices message not folded");
     }
+    Ok(())
 }
 
 /// The caller's principal from `Authorization: Bearer <key>`.
