@@ -54,6 +54,26 @@ pub struct ExecutionRecord {
     pub sequence: u64,
 }
 
+impl ExecutionRecord {
+    /// The maker's (`maker`) or the taker's side of `trade`, decided by command `sequence`.
+    pub fn of_trade(trade: &Trade, maker: bool, sequence: u64) -> Self {
+        let (fill, side) =
+            if maker { (trade.maker, trade.taker_side.opposite()) } else { (trade.taker, trade.taker_side) };
+        Self {
+            trade_id: trade.trade_id,
+            order_id: fill.order_id,
+            instrument: trade.instrument,
+            side,
+            price: trade.price,
+            quantity: trade.quantity,
+            fee: fill.fee,
+            maker,
+            time: trade.timestamp,
+            sequence,
+        }
+    }
+}
+
 /// The projection.
 #[derive(Debug)]
 pub struct History {
@@ -164,7 +184,6 @@ impl History {
     fn apply_trade(&mut self, sequence: u64, trade: &Trade) {
         self.latest_time = self.latest_time.max(trade.timestamp);
         for (fill, maker) in [(trade.maker, true), (trade.taker, false)] {
-            let side = if maker { trade.taker_side.opposite() } else { trade.taker_side };
             self.update(fill.order_id, trade.timestamp, |o| {
                 o.status = fill.status;
                 o.filled = fill.filled;
@@ -173,21 +192,7 @@ impl History {
             if let Some(record) = self.orders.get_mut(&fill.order_id) {
                 record.filled_value += i128::from(trade.price.0) * i128::from(trade.quantity.0);
             }
-            self.push_execution(
-                fill.account,
-                ExecutionRecord {
-                    trade_id: trade.trade_id,
-                    order_id: fill.order_id,
-                    instrument: trade.instrument,
-                    side,
-                    price: trade.price,
-                    quantity: trade.quantity,
-                    fee: fill.fee,
-                    maker,
-                    time: trade.timestamp,
-                    sequence,
-                },
-            );
+            self.push_execution(fill.account, ExecutionRecord::of_trade(trade, maker, sequence));
         }
     }
 

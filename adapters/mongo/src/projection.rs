@@ -109,7 +109,6 @@ impl Projection {
             }
         }
         for (fill, maker) in [(trade.maker, true), (trade.taker, false)] {
-            let side = if maker { trade.taker_side.opposite() } else { trade.taker_side };
             self.update(fill.order_id, trade.timestamp, record, |r| {
                 r.order.status = fill.status;
                 r.order.filled = fill.filled;
@@ -117,21 +116,7 @@ impl Projection {
                 r.filled_value += i128::from(trade.price.0) * i128::from(trade.quantity.0);
             });
             if record {
-                self.pending.executions.push((
-                    fill.account,
-                    ExecutionRecord {
-                        trade_id: trade.trade_id,
-                        order_id: fill.order_id,
-                        instrument: trade.instrument,
-                        side,
-                        price: trade.price,
-                        quantity: trade.quantity,
-                        fee: fill.fee,
-                        maker,
-                        time: trade.timestamp,
-                        sequence,
-                    },
-                ));
+                self.pending.executions.push((fill.account, ExecutionRecord::of_trade(trade, maker, sequence)));
             }
         }
     }
