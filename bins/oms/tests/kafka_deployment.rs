@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use common::Process;
 use common::db::Db;
-use serde_json::Value;
 
 const OMS: &str = env!("CARGO_BIN_EXE_oms");
 const PARTITIONS: i32 = 4;
@@ -79,21 +78,7 @@ impl Deployment {
 
     /// Partitions whose shard the engine logging to `name` has open now.
     fn owned(&self, name: &str) -> BTreeSet<i32> {
-        let mut open = BTreeSet::new();
-        for line in self.log(name).lines() {
-            let Ok(entry) = serde_json::from_str::<Value>(line) else { continue };
-            let partition = entry["fields"]["partition"].as_i64().and_then(|p| i32::try_from(p).ok());
-            match (entry["fields"]["message"].as_str(), partition) {
-                (Some("shard open"), Some(p)) => {
-                    open.insert(p);
-                }
-                (Some("shard closed"), Some(p)) => {
-                    open.remove(&p);
-                }
-                _ => {}
-            }
-        }
-        open
+        common::shards_open(&self.log(name))
     }
 }
 

@@ -51,21 +51,7 @@ fn role(role: &str, brokers: &str, prefix: &str, data: &Path, log: &Path, extra:
 
 /// Partitions whose shard the engine writing `log` has open now.
 fn owned(log: &Path) -> BTreeSet<i32> {
-    let mut open = BTreeSet::new();
-    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
-        let Ok(entry) = serde_json::from_str::<Value>(line) else { continue };
-        let partition = entry["fields"]["partition"].as_i64().and_then(|p| i32::try_from(p).ok());
-        match (entry["fields"]["message"].as_str(), partition) {
-            (Some("shard open"), Some(p)) => {
-                open.insert(p);
-            }
-            (Some("shard closed"), Some(p)) => {
-                open.remove(&p);
-            }
-            _ => {}
-        }
-    }
-    open
+    common::shards_open(&std::fs::read_to_string(log).unwrap_or_default())
 }
 
 fn new_order(command_id: &str, account: u32, symbol: &str, buy: bool, n: usize) -> String {

@@ -265,6 +265,26 @@ pub fn kafka_test_config(brokers: &str, prefix: &str, partitions: i32) -> oms_ka
     config
 }
 
+/// Partitions whose shard the engine that wrote `log` (its JSON log lines) has open now:
+/// its "shard open" lines minus its "shard closed" lines.
+pub fn shards_open(log: &str) -> std::collections::BTreeSet<i32> {
+    let mut open = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else { continue };
+        let partition = entry["fields"]["partition"].as_i64().and_then(|p| i32::try_from(p).ok());
+        match (entry["fields"]["message"].as_str(), partition) {
+            (Some("shard open"), Some(p)) => {
+                open.insert(p);
+            }
+            (Some("shard closed"), Some(p)) => {
+                open.remove(&p);
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
 /// A child process killed when the test ends, passed or failed (no stray servers).
 pub struct Process(pub Child);
 
