@@ -41,7 +41,7 @@ pub struct Topics {
     pub orders: TopicSpec,
     /// Order events and fills out (key = order id).
     pub executions: TopicSpec,
-    /// Trades, book tops and candles (key = symbol).
+    /// Trades, book depth and candles (key = symbol).
     pub prices: TopicSpec,
     /// Rejects, kill switches and limit breaches (key = account).
     pub risk_events: TopicSpec,

@@ -10,9 +10,9 @@ use oms_core::model::{
 };
 use oms_kafka::messages::wire::SideName;
 use oms_kafka::messages::{
-    CommandId, CommandOrigin, ExecutionMessage, InboundCommand, MESSAGE_BYTES_MAX, MessageError, PriceMessage,
-    RiskEventMessage, TopicKind, decode_command, decode_execution, decode_price, decode_risk_event, encode_command,
-    encode_command_events,
+    CommandId, CommandOrigin, ExecutionMessage, InboundCommand, MESSAGE_BYTES_MAX, MarketReference, MessageError,
+    PriceMessage, RiskEventMessage, TopicKind, decode_command, decode_execution, decode_price, decode_risk_event,
+    encode_balance, encode_book, encode_command, encode_command_events,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -406,8 +406,8 @@ fn the_documented_examples_decode() {
             let kind = value["type"].as_str().unwrap().to_owned();
             let decoded = match kind.as_str() {
                 "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" => decode_command(&bytes, &catalog).map(drop),
-                "trade" | "bookTop" | "candle" => decode_price(&bytes).map(drop),
-                "riskReject" | "killSwitch" => decode_risk_event(&bytes).map(drop),
+                "trade" | "book" | "candle" => decode_price(&bytes).map(drop),
+                "riskReject" | "killSwitch" | "position" | "balance" => decode_risk_event(&bytes).map(drop),
                 _ => decode_execution(&bytes).map(drop),
             };
             assert!(decoded.is_ok(), "docs example {kind}: {decoded:?}");
@@ -437,4 +437,33 @@ fn a_duplicate_delivery_publishes_nothing() {
         reason: RejectReason::DuplicateDelivery,
     };
     assert_eq!(encode_command_events(&origin, &[Event::Rejected(duplicate)], &common::catalog()).unwrap(), vec![]);
+}
+
+#[test]
+fn sampled_books_and_balances_encode_exactly() {
+    let catalog = common::catalog();
+    let instrument = *catalog.instrument(InstrumentId(0)).unwrap();
+    let bids = [(Price(4_999_999), Quantity(12_000)), (Price(4_999_000), Quantity(1))];
+    let book = encode_book(Sequence(41), &instrument, &bids, &[], Timestamp(1_700_000_000_000_000_000)).unwrap();
+    assert_eq!((book.topic, book.key.as_str()), (TopicKind::Prices, "BTC-USD"));
+    let PriceMessage::Book(decoded) = decode_price(&book.payload).unwrap() else { panic!("a book") };
+    assert_eq!(decoded.sequence, "41");
+    assert_eq!(decoded.bids, [["49999.99", "1.2"], ["49990", "0.0001"]].map(|l| l.map(String::from)));
+    assert!(decoded.asks.is_empty());
+
+    let usd = *catalog.asset(oms_core::model::AssetId(1)).unwrap();
+    let funds = oms_core::risk::Balance { available: 1_250_500_000, reserved: 1 };
+    let balance = encode_balance(Sequence(42), 3, AccountId(7), &usd, funds).unwrap();
+    assert_eq!((balance.topic, balance.key.as_str()), (TopicKind::RiskEvents, "7"));
+    let RiskEventMessage::Balance(decoded) = decode_risk_event(&balance.payload).unwrap() else { panic!("a balance") };
+    assert_eq!(
+        (
+            decoded.sequence.as_str(),
+            decoded.shard,
+            decoded.asset.as_str(),
+            decoded.available.as_str(),
+            decoded.reserved.as_str()
+        ),
+        ("42", 3, "USD", "1250.5", "0.000001")
+    );
 }

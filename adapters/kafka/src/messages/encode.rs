@@ -15,8 +15,8 @@ use super::execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,
     OrderCancelledMessage, OrderRejectedMessage, OrderUpdateMessage,
 };
-use super::market::{PriceMessage, TradeMessage};
-use super::risk::{GLOBAL_KEY, KillSwitchMessage, RiskEventMessage, RiskRejectMessage};
+use super::market::{BookMessage, PriceMessage, TradeMessage};
+use super::risk::{BalanceMessage, GLOBAL_KEY, KillSwitchMessage, RiskEventMessage, RiskRejectMessage};
 use super::wire::{price_text, quantity_text, status_name, time_text};
 use super::{InboundCommand, MESSAGE_VERSION, MarketReference, MessageError, OutboundMessage, TopicKind, to_bytes};
 
@@ -355,6 +355,40 @@ pub fn encode_position(
         quantity: base.amount_to_decimal(position.net_base).normalize().to_string(),
         open_cost: quote.amount_to_decimal(position.open_cost_quote).normalize().to_string(),
         realized_pnl: quote.amount_to_decimal(position.realized_pnl_quote).normalize().to_string(),
+    });
+    Ok(OutboundMessage { topic: TopicKind::RiskEvents, key: account.0.to_string(), payload: to_bytes(&message)? })
+}
+
+/// The `book` message of `instrument`'s depth as of `sequence` (topic `prices`, key = symbol).
+pub fn encode_book(
+    sequence: Sequence,
+    instrument: &Instrument,
+    bids: &[(oms_core::model::Price, oms_core::model::Quantity)],
+    asks: &[(oms_core::model::Price, oms_core::model::Quantity)],
+    time: oms_core::model::Timestamp,
+) -> Result<OutboundMessage, MessageError> {
+    let message = PriceMessage::Book(BookMessage::new(instrument, sequence.0, bids, asks, time));
+    let key = instrument.spec().symbol.as_str().to_owned();
+    Ok(OutboundMessage { topic: TopicKind::Prices, key, payload: to_bytes(&message)? })
+}
+
+/// The `balance` message of `account`'s funds in `asset` held by `shard`, as of `sequence`
+/// (topic `risk-events`, key = account).
+pub fn encode_balance(
+    sequence: Sequence,
+    shard: u32,
+    account: oms_core::model::AccountId,
+    asset: &oms_core::model::Asset,
+    balance: oms_core::risk::Balance,
+) -> Result<OutboundMessage, MessageError> {
+    let message = RiskEventMessage::Balance(BalanceMessage {
+        v: MESSAGE_VERSION,
+        sequence: sequence.0.to_string(),
+        shard,
+        account_id: account.0.to_string(),
+        asset: asset.spec().code.as_str().to_owned(),
+        available: asset.amount_to_decimal(balance.available).normalize().to_string(),
+        reserved: asset.amount_to_decimal(balance.reserved).normalize().to_string(),
     });
     Ok(OutboundMessage { topic: TopicKind::RiskEvents, key: account.0.to_string(), payload: to_bytes(&message)? })
 }

@@ -1,4 +1,4 @@
-//! Market data on `prices` (key = symbol): trades, top of book, candles.
+//! Market data on `prices` (key = symbol): trades, book depth, candles.
 
 use oms_core::model::{Instrument, Price, Quantity, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::wire::{SideName, price_text, quantity_text, time_text};
 use super::{MESSAGE_VERSION, MessageError, check_header, malformed};
 
-const PRICE_TYPES: [&str; 3] = ["trade", "bookTop", "candle"];
+const PRICE_TYPES: [&str; 3] = ["trade", "book", "candle"];
 
 /// A message on `prices`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,8 +14,8 @@ const PRICE_TYPES: [&str; 3] = ["trade", "bookTop", "candle"];
 pub enum PriceMessage {
     /// A trade printed.
     Trade(TradeMessage),
-    /// Best bid and ask after a change.
-    BookTop(BookTopMessage),
+    /// An instrument's depth after a change.
+    Book(BookMessage),
     /// One OHLCV bar.
     Candle(CandleMessage),
 }
@@ -40,36 +40,46 @@ pub struct TradeMessage {
     pub time: String,
 }
 
-/// `bookTop`: best bid and ask (`[price, quantity]`, `null` when that side is empty).
+/// `book`: an instrument's depth, top levels per side (`[price, quantity]`, best first),
+/// sampled by the shard that owns the instrument when it changed (at most every
+/// `--book-poll-ms`). Each message is a whole snapshot, so a consumer that missed one loses
+/// nothing; one shard owns an instrument, so `sequence` orders its snapshots and a repeat
+/// after a failover (not newer) is skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BookTopMessage {
+pub struct BookMessage {
     /// Schema version.
     pub v: u32,
     /// Instrument.
     pub symbol: String,
-    /// Best bid level.
-    pub bid: Option<[String; 2]>,
-    /// Best ask level.
-    pub ask: Option<[String; 2]>,
-    /// Time of the change.
+    /// Engine sequence the book is as of.
+    pub sequence: String,
+    /// Bid levels, best (highest) first.
+    pub bids: Vec<[String; 2]>,
+    /// Ask levels, best (lowest) first.
+    pub asks: Vec<[String; 2]>,
+    /// When it was sampled.
     pub time: String,
 }
 
-impl BookTopMessage {
-    /// Renders a top of book of `instrument`.
+impl BookMessage {
+    /// Renders levels of `instrument` as of `sequence`.
     pub fn new(
         instrument: &Instrument,
-        bid: Option<(Price, Quantity)>,
-        ask: Option<(Price, Quantity)>,
+        sequence: u64,
+        bids: &[(Price, Quantity)],
+        asks: &[(Price, Quantity)],
         time: Timestamp,
     ) -> Self {
-        let level = |(p, q): (Price, Quantity)| [price_text(instrument, p), quantity_text(instrument, q)];
+        let levels = |side: &[(Price, Quantity)]| {
+            side.iter().map(|&(p, q)| [price_text(instrument, p), quantity_text(instrument, q)]).collect()
+        };
         Self {
             v: MESSAGE_VERSION,
             symbol: instrument.spec().symbol.as_str().to_owned(),
-            bid: bid.map(level),
-            ask: ask.map(level),
+            sequence: sequence.to_string(),
+            bids: levels(bids),
+            asks: levels(asks),
             time: time_text(time),
         }
     }

@@ -32,13 +32,14 @@ pub use execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,
     OrderCancelledMessage, OrderRejectedMessage, OrderUpdateMessage, decode_execution,
 };
-pub use market::{BookTopMessage, CandleBar, CandleMessage, PriceMessage, TradeMessage, decode_price};
+pub use market::{BookMessage, CandleBar, CandleMessage, PriceMessage, TradeMessage, decode_price};
 pub use reference::{Catalog, MarketReference};
 pub use risk::{
-    GLOBAL_KEY, KillSwitchMessage, PositionMessage, RiskEventMessage, RiskRejectMessage, decode_risk_event,
+    BalanceMessage, GLOBAL_KEY, KillSwitchMessage, PositionMessage, RiskEventMessage, RiskRejectMessage,
+    decode_risk_event,
 };
 
-pub use encode::{CommandOrigin, encode_command_events, encode_position};
+pub use encode::{CommandOrigin, encode_balance, encode_book, encode_command_events, encode_position};
 
 /// Schema version written into every message and the only one accepted on input. A change
 /// that an old reader would misread (a renamed or retyped field, a new meaning) bumps it;
@@ -64,7 +65,7 @@ pub enum TopicKind {
     Orders,
     /// Order events and fills, key = order id.
     Executions,
-    /// Trades, book tops and candles, key = symbol.
+    /// Trades, book depth and candles, key = symbol.
     Prices,
     /// Rejects, kill switches and breaches, key = account id.
     RiskEvents,

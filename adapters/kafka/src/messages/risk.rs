@@ -1,12 +1,13 @@
 //! Risk events on `risk-events` (key = account id, `global` for the global kill switch):
-//! every refused command, with breaches of account limits flagged, kill-switch changes, and
-//! the position of each side after every trade.
+//! every refused command, with breaches of account limits flagged, kill-switch changes, the
+//! position of each side after every trade, and each shard's balances of an account when
+//! they changed.
 
 use serde::{Deserialize, Serialize};
 
 use super::{MessageError, check_header, malformed};
 
-const RISK_TYPES: [&str; 3] = ["riskReject", "killSwitch", "position"];
+const RISK_TYPES: [&str; 4] = ["riskReject", "killSwitch", "position", "balance"];
 
 /// Key of risk events that concern no single account.
 pub const GLOBAL_KEY: &str = "global";
@@ -21,6 +22,32 @@ pub enum RiskEventMessage {
     KillSwitch(KillSwitchMessage),
     /// An account's position in a symbol after a trade.
     Position(PositionMessage),
+    /// One shard's part of an account's balance in an asset.
+    Balance(BalanceMessage),
+}
+
+/// `balance`: the part of an account's balance in one asset that one shard holds (each
+/// shard has its own sub-ledger of every account's funds), sampled by that shard when it
+/// changed (at most every `--book-poll-ms`). The account's balance is the sum over shards of
+/// the latest message per shard, latest by `sequence` (a shard's sequences only grow, also
+/// across a failover).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceMessage {
+    /// Schema version.
+    pub v: u32,
+    /// Engine sequence the balance is as of.
+    pub sequence: String,
+    /// The shard (`orders` partition) whose sub-ledger this is.
+    pub shard: u32,
+    /// Account.
+    pub account_id: String,
+    /// Asset code.
+    pub asset: String,
+    /// Free to use, decimal string.
+    pub available: String,
+    /// Held for working orders, decimal string.
+    pub reserved: String,
 }
 
 /// `position`: an account's position in one symbol after a trade, as the shard that owns

@@ -31,7 +31,7 @@ use anyhow::Context;
 use crossbeam_channel::{Receiver, Sender};
 use oms_core::pipeline::{EngineHandle, SubmitError, Subscription, Ticket};
 use oms_core::prelude::*;
-use oms_core::risk::Position;
+use oms_core::risk::{Balance, Position};
 use oms_kafka::messages::{
     Catalog, CommandOrigin, InboundCommand, decode_command, encode_command_events, encode_position,
 };
@@ -57,6 +57,11 @@ const DURABLE_WAIT: Duration = Duration::from_secs(30);
 /// (a restart republishes it). Longer than the ingress default: no client waits on this
 /// producer directly, and a broker hiccup should not restart every engine.
 const DECISION_DELIVERY_TIMEOUT_MS: u32 = 30_000;
+/// How often a shard samples its books and balances for `book` and `balance` messages
+/// (only what changed is published), like `--role all` samples depth for its WebSockets.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+/// Levels per side in a `book` message (the REST route's default depth).
+const BOOK_LEVELS: usize = 50;
 
 /// The first sequence of shard `partition`, minus one.
 pub fn shard_sequence_base(partition: i32) -> u64 {
@@ -250,6 +255,7 @@ impl Role {
             marker: self.marker.clone(),
             checkpoint: dir.join(PUBLISHED_FILE),
             published,
+            sampled: Sampled::new(&positions, partition, self.partitions),
             positions,
         };
         let thread_stop = Arc::clone(&stop);
@@ -328,6 +334,12 @@ fn read_engine<R: Send + 'static>(
         .map_err(|e| anyhow::anyhow!("engine read: {e}"))?;
     handle.wait(ticket, DURABLE_WAIT).map_err(|e| anyhow::anyhow!("engine read: {e}"))?;
     rx.recv_timeout(DURABLE_WAIT).context("engine read")
+}
+
+/// Now, for the sample messages' `time` (the engine's own clock stamps only commands).
+fn wall_clock() -> Timestamp {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// `<shard>/LOCK`, held exclusively while a process owns the shard.
@@ -409,6 +421,45 @@ struct Publisher {
     checkpoint: PathBuf,
     published: u64,
     positions: Positions,
+    sampled: Sampled,
+}
+
+/// Levels of one side of a book, best first.
+type Levels = Vec<(Price, Quantity)>;
+
+/// What a shard last published of its books and balances: the next sample publishes only
+/// what differs. Starts empty, so a shard's first sample publishes every non-empty book and
+/// balance (a new owner repairs what its predecessor did not get out).
+struct Sampled {
+    shard: u32,
+    /// Instruments whose books this shard holds (their symbols hash to its partition).
+    instruments: Vec<InstrumentId>,
+    books: BTreeMap<InstrumentId, (Levels, Levels)>,
+    balances: BTreeMap<(AccountId, AssetId), Balance>,
+    /// The engine's published sequence at the last sample (nothing new: no read).
+    as_of: Option<u64>,
+    at: Instant,
+}
+
+impl Sampled {
+    fn new(positions: &Positions, partition: i32, partitions: i32) -> Self {
+        let instruments = positions
+            .instruments
+            .values()
+            .filter(|i| {
+                oms_kafka::topics::partition_for_key(i.spec().symbol.as_str().as_bytes(), partitions) == partition
+            })
+            .map(Instrument::id)
+            .collect();
+        Self {
+            shard: partition.unsigned_abs(),
+            instruments,
+            books: BTreeMap::new(),
+            balances: BTreeMap::new(),
+            as_of: None,
+            at: Instant::now(),
+        }
+    }
 }
 
 /// The shard's positions, folded trade by trade with the engine's own arithmetic, so each
@@ -498,6 +549,7 @@ impl Publisher {
             let pending = match incoming.recv_timeout(Duration::from_millis(20)) {
                 Ok(pending) => pending,
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    self.sample(&mut receipts)?;
                     self.settle(&mut receipts, false)?;
                     if stop.load(Ordering::Acquire) && incoming.is_empty() {
                         break;
@@ -558,6 +610,7 @@ impl Publisher {
             // Durable in the journal, decision handed to the producer: the offset may be
             // committed (a crash before the broker has it is covered by republishing).
             self.marker.mark(pending.partition, pending.offset);
+            self.sample(&mut receipts)?;
             self.settle(&mut receipts, false)?;
         }
         self.settle(&mut receipts, true)
@@ -583,6 +636,71 @@ impl Publisher {
             receipts.push_back((sequence.0, sent));
         }
         events.clear();
+        Ok(())
+    }
+
+    /// Every [`SAMPLE_EVERY`], when the engine moved: reads the shard's books and balances
+    /// on the engine thread and publishes a `book` per changed instrument and a `balance` per
+    /// changed account and asset. Their delivery is tracked with the last command's, so a
+    /// failed one stops the shard like a failed decision.
+    fn sample(&mut self, receipts: &mut Receipts) -> anyhow::Result<()> {
+        if self.sampled.at.elapsed() < SAMPLE_EVERY {
+            return Ok(());
+        }
+        self.sampled.at = Instant::now();
+        let moved = self.handle.published_sequence();
+        if self.sampled.as_of == Some(moved) {
+            return Ok(());
+        }
+        self.sampled.as_of = Some(moved);
+        let ids = self.sampled.instruments.clone();
+        let (sequence, books, balances) = read_engine(&mut self.handle, move |engine| {
+            let books: Vec<(InstrumentId, Levels, Levels)> = ids
+                .iter()
+                .map(|&id| {
+                    let (mut bids, mut asks) = (Vec::new(), Vec::new());
+                    engine.depth(id, Side::Buy, BOOK_LEVELS, |l| bids.push((l.price, l.quantity)));
+                    engine.depth(id, Side::Sell, BOOK_LEVELS, |l| asks.push((l.price, l.quantity)));
+                    (id, bids, asks)
+                })
+                .collect();
+            let balances: Vec<((AccountId, AssetId), Balance)> = engine
+                .accounts()
+                .flat_map(|a| a.balances.iter().enumerate().map(move |(i, b)| ((a.id, AssetId(i as u16)), *b)))
+                .collect();
+            (engine.last_sequence().unwrap_or(Sequence(0)), books, balances)
+        })?;
+        let time = wall_clock();
+        let mut sent = Vec::new();
+        for (id, bids, asks) in books {
+            // Unseen counts as empty: an instrument with no orders yet publishes nothing.
+            let unchanged = self
+                .sampled
+                .books
+                .get(&id)
+                .map_or(bids.is_empty() && asks.is_empty(), |(b, a)| *b == bids && *a == asks);
+            if unchanged {
+                continue;
+            }
+            let instrument = self.positions.instruments.get(&id).context("instrument of a book")?;
+            let message = oms_kafka::messages::encode_book(sequence, instrument, &bids, &asks, time)?;
+            sent.push(self.producer.publish_message(&message)?);
+            self.sampled.books.insert(id, (bids, asks));
+        }
+        for (key, balance) in balances {
+            let Some(asset) = self.positions.assets.get(&key.1) else { continue };
+            // Unseen counts as zero: an account without funds on this shard publishes nothing.
+            if self.sampled.balances.get(&key).copied().unwrap_or_default() == balance {
+                continue;
+            }
+            let message = oms_kafka::messages::encode_balance(sequence, self.sampled.shard, key.0, asset, balance)?;
+            sent.push(self.producer.publish_message(&message)?);
+            self.sampled.balances.insert(key, balance);
+        }
+        if !sent.is_empty() {
+            let at = receipts.back().map_or(self.published, |(s, _)| *s);
+            receipts.push_back((at, sent));
+        }
         Ok(())
     }
 

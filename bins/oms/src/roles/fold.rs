@@ -182,7 +182,7 @@ impl Fold {
                 Ok(())
             }
             // Risk monitoring, not history: nothing to persist.
-            RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_) => Ok(()),
+            RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_) | RiskEventMessage::Balance(_) => Ok(()),
         }
     }
 
