@@ -45,7 +45,7 @@ trap cleanup EXIT
 pids+=($!)
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-kafka=(--kafka "127.0.0.1:$port" --kafka-partitions 4 --kafka-replication 1 --kafka-fetch-wait-ms 5 --log warn)
+kafka=(--kafka "127.0.0.1:$port" --kafka-partitions 4 --kafka-replication 1 --kafka-fetch-wait-ms ${FETCH_WAIT_MS:-5} --log warn)
 ingress_extra=()
 ((redis_on)) && ingress_extra+=(--redis "$OMS_TEST_REDIS_URL")
 "$oms" serve --role engine --demo "${kafka[@]}" --data-dir "$work/engine" --listen 127.0.0.1:0 >"$work/engine.log" 2>&1 &

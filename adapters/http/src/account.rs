@@ -66,11 +66,7 @@ pub(crate) async fn positions(State(state): State<AppState>, Caller(caller): Cal
                         .enumerate()
                         .filter_map(|(i, b)| {
                             let asset = catalog.asset(oms_core::model::AssetId(i as u16))?;
-                            Some(json!({
-                                "asset": asset.spec().code.as_str(),
-                                "available": asset.amount_to_decimal(b.available).to_string(),
-                                "reserved": asset.amount_to_decimal(b.reserved).to_string(),
-                            }))
+                            Some(crate::reads::balance_json(asset, b))
                         })
                         .collect();
                     let positions: Vec<_> =

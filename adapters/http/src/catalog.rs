@@ -58,6 +58,11 @@ impl Catalog {
         self.assets.get(&id)
     }
 
+    /// Asset by code (`BTC`): a linear scan, there are a handful.
+    pub fn asset_by_code(&self, code: &str) -> Option<&Asset> {
+        self.assets.values().find(|a| a.spec().code.as_str() == code)
+    }
+
     /// All listings, ordered by id.
     pub fn listings(&self) -> Vec<&Listing> {
         let mut all: Vec<&Listing> = self.listings.values().collect();

@@ -27,7 +27,7 @@ mod orders;
 pub mod problem;
 pub mod reads;
 mod render;
-mod ws;
+pub mod ws;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::dto::format_time;
@@ -32,28 +31,18 @@ pub(crate) async fn prices(State(state): State<AppState>, Path(symbol): Path<Str
     })())
 }
 
-/// Query of the order book route.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DepthQuery {
-    depth: Option<usize>,
-}
-
 /// `GET /api/market-data/orderbook/{symbol}?depth=` — an engine read, so it is exact as of
 /// its sequence.
 #[utoipa::path(get, path = "/api/market-data/orderbook/{symbol}", params(("symbol" = String, Path), ("depth" = Option<usize>, Query)), responses((status = 200, body = crate::openapi::OrderBookView), (status = 404, body = crate::openapi::ProblemView)))]
 pub(crate) async fn orderbook(
     State(state): State<AppState>,
     Path(symbol): Path<String>,
-    query: Result<Query<DepthQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<crate::reads::DepthQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     respond(
         async {
             let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-            let depth = query.depth.unwrap_or(50);
-            if depth == 0 || depth > 500 {
-                return Err(Problem::bad_request("invalid_query", "depth must be 1..=500"));
-            }
+            let depth = query.depth()?;
             let (id, instrument) = {
                 let catalog = state.catalog();
                 let (id, listing) = catalog
@@ -64,10 +53,7 @@ pub(crate) async fn orderbook(
             let (book, sequence) = state
                 .read(move |engine| (snapshot(engine, id, depth), engine.last_sequence().map_or(0, |s| s.0)))
                 .await?;
-            Ok(Json(
-                json!({ "symbol": symbol, "sequence": sequence, "bids": render::levels(&instrument, &book.bids), "asks": render::levels(&instrument, &book.asks) }),
-            )
-            .into_response())
+            Ok(Json(crate::reads::orderbook_json(&symbol, &instrument, sequence, &book, depth)).into_response())
         }
         .await,
     )

@@ -257,3 +257,42 @@ pub fn candles_json(
         .unwrap_or_default();
     Ok(json!({ "symbol": symbol, "interval": interval, "candles": list }))
 }
+
+/// Query of `GET /api/market-data/orderbook/{symbol}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepthQuery {
+    depth: Option<usize>,
+}
+
+impl DepthQuery {
+    /// Levels per side asked for: 1 to 500, 50 when not given.
+    pub fn depth(&self) -> Result<usize, Problem> {
+        let depth = self.depth.unwrap_or(50);
+        if depth == 0 || depth > 500 {
+            return Err(Problem::bad_request("invalid_query", "depth must be 1..=500"));
+        }
+        Ok(depth)
+    }
+}
+
+/// `GET /api/market-data/orderbook/{symbol}`: the top `depth` levels per side of `book`.
+pub fn orderbook_json(
+    symbol: &str,
+    instrument: &oms_core::model::Instrument,
+    sequence: u64,
+    book: &crate::market::BookSnapshot,
+    depth: usize,
+) -> Value {
+    let (bids, asks) = (&book.bids[..book.bids.len().min(depth)], &book.asks[..book.asks.len().min(depth)]);
+    json!({ "symbol": symbol, "sequence": sequence, "bids": render::levels(instrument, bids), "asks": render::levels(instrument, asks) })
+}
+
+/// One element of `balances` in `GET /api/risk/positions`.
+pub fn balance_json(asset: &oms_core::model::Asset, balance: &oms_core::risk::Balance) -> Value {
+    json!({
+        "asset": asset.spec().code.as_str(),
+        "available": asset.amount_to_decimal(balance.available).to_string(),
+        "reserved": asset.amount_to_decimal(balance.reserved).to_string(),
+    })
+}

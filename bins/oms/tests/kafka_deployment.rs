@@ -455,8 +455,71 @@ fn two_ingress_replicas_share_idempotency_keys_through_redis() {
 
 /// Amend and mass cancel through the ingress, routed by the order id's shard or the
 /// symbol's partition, or sent to every shard; refusals answer like `--role all`.
+/// A blocking WebSocket client with a read deadline per message.
+struct Socket(tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>);
+
+impl Socket {
+    fn connect(port: u16, path: &str) -> Socket {
+        let (socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}{path}")).expect("WebSocket upgrade");
+        if let tungstenite::stream::MaybeTlsStream::Plain(tcp) = socket.get_ref() {
+            tcp.set_read_timeout(Some(Duration::from_secs(2))).expect("read timeout");
+        }
+        Socket(socket)
+    }
+
+    fn send(&mut self, text: &str) {
+        self.0.send(tungstenite::Message::text(text)).expect("send");
+    }
+
+    /// Reads messages until one satisfies `wanted`, failing after 30 s.
+    fn until(&mut self, what: &str, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < deadline {
+            match self.0.read() {
+                Ok(tungstenite::Message::Text(text)) => {
+                    let value: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON message");
+                    if wanted(&value) {
+                        return value;
+                    }
+                    seen.push(value);
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e) => panic!("{what}: socket failed: {e}; seen {seen:?}"),
+            }
+        }
+        panic!("{what}: not within 30 s; seen {seen:?}")
+    }
+}
+
+/// Applies a book delta's levels (`[price, quantity]`, quantity 0 = gone) to `book`.
+fn apply_levels(book: &mut BTreeMap<String, String>, levels: &serde_json::Value) {
+    for level in levels.as_array().expect("levels") {
+        let (price, quantity) = (level[0].as_str().expect("price"), level[1].as_str().expect("quantity"));
+        if quantity == "0" {
+            book.remove(price);
+        } else {
+            book.insert(price.to_owned(), quantity.to_owned());
+        }
+    }
+}
+
+/// An amount from the API as an exact decimal.
+fn amount(value: &serde_json::Value) -> rust_decimal::Decimal {
+    value.as_str().and_then(|text| text.parse().ok()).unwrap_or_else(|| panic!("a decimal string: {value}"))
+}
+
+/// The caller's `asset` balance `(available, reserved)` from `GET /api/risk/positions`.
+fn balance(port: u16, key: &str, asset: &str) -> Option<(rust_decimal::Decimal, rust_decimal::Decimal)> {
+    let reply = common::http(port, "GET", "/api/risk/positions", Some(key), None, "").json();
+    let found = reply["balances"].as_array()?.iter().find(|b| b["asset"] == asset)?.clone();
+    Some((amount(&found["available"]), amount(&found["reserved"])))
+}
+
 #[test]
-fn the_ingress_amends_and_mass_cancels_across_shards() {
+fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     let d = Deployment {
         dir: tempfile::tempdir().expect("tempdir"),
         brokers: common::kafka_brokers(),
@@ -486,6 +549,22 @@ fn the_ingress_amends_and_mass_cancels_across_shards() {
         dashboard.body
     );
     let key = Some(KEYS[0]);
+    // Balances: each shard samples its sub-ledger; the ingress sums them to the deposits.
+    let deposit = rust_decimal::Decimal::from(10_000_000);
+    common::eventually("the opening balances", Duration::from_secs(30), || {
+        (balance(port, KEYS[0], "USD") == Some((deposit, rust_decimal::Decimal::ZERO))).then_some(())
+    });
+    let account = common::http(port, "GET", "/api/account", key, None, "").json();
+    assert_eq!(account["accountId"], "1", "{account}");
+    let mut orders_ws = Socket::connect(port, &format!("/ws/orders?apiKey={}", KEYS[0]));
+    let mut market_ws = Socket::connect(port, "/ws/market-data");
+    market_ws.send(r#"{"op":"subscribe","channels":["book","trades"],"symbols":["BTC-USD"]}"#);
+    let snapshot = market_ws.until("the book snapshot", |m| m["type"] == "snapshot");
+    assert_eq!((snapshot["symbol"].as_str(), snapshot["bids"].as_array().map(Vec::len)), (Some("BTC-USD"), Some(0)));
+    match tungstenite::connect(format!("ws://127.0.0.1:{port}/ws/orders?apiKey=wrong")) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("a wrong key must not stream: {:?}", other.map(|(_, response)| response.status())),
+    }
     // A resting bid 5 % under the reference on each symbol (nothing sells there).
     let mut bids = BTreeMap::new();
     for (symbol, price, lot) in SYMBOLS {
@@ -497,6 +576,23 @@ fn the_ingress_amends_and_mass_cancels_across_shards() {
         bids.insert(symbol, reply.json()["orderId"].as_str().expect("orderId").to_owned());
     }
     let btc = &bids["BTC-USD"];
+    let streamed = orders_ws.until("the bid on /ws/orders", |m| m["type"] == "order" && m["order"]["orderId"] == **btc);
+    assert_eq!(streamed["order"]["status"], "ACCEPTED", "{streamed}");
+    let mut streamed_bids = BTreeMap::new();
+    apply_levels(&mut streamed_bids, &market_ws.until("the bid in a book delta", |m| m["type"] == "delta")["bids"]);
+    assert_eq!(streamed_bids, BTreeMap::from([("57000".to_owned(), "0.01".to_owned())]));
+    let book = common::eventually("the bid on the order book", Duration::from_secs(30), || {
+        let book = common::http(port, "GET", "/api/market-data/orderbook/BTC-USD?depth=5", None, None, "").json();
+        (book["bids"].as_array().map(Vec::len) == Some(1)).then_some(book)
+    });
+    assert_eq!(book["bids"], serde_json::json!([["57000", "0.01"]]), "{book}");
+    let bad_depth = common::http(port, "GET", "/api/market-data/orderbook/BTC-USD?depth=0", None, None, "");
+    assert_eq!(bad_depth.status, 400, "{}", bad_depth.body);
+    // Funds held for the three bids, on three shards, still add up to the deposit.
+    let (available, reserved) = common::eventually("the bids' holds", Duration::from_secs(30), || {
+        balance(port, KEYS[0], "USD").filter(|(_, reserved)| *reserved > rust_decimal::Decimal::ZERO)
+    });
+    assert_eq!(available + reserved, deposit, "held {reserved}, free {available}");
     let amended = common::http(
         port,
         "PATCH",
@@ -536,4 +632,19 @@ fn the_ingress_amends_and_mass_cancels_across_shards() {
     assert_eq!(open["orders"].as_array().map(Vec::len), Some(0), "{open}");
     let unknown = common::http(port, "DELETE", "/api/orders?symbol=DOGE-USD", key, None, "");
     assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let cancelled = orders_ws.until("the cancel on /ws/orders", |m| {
+        m["type"] == "order" && m["order"]["orderId"] == **btc && m["order"]["status"] == "CANCELLED"
+    });
+    assert_eq!(cancelled["order"]["quantity"], "0.03", "the amended order: {cancelled}");
+    // Deltas (sampled, so the amend and the cancel may come as one) empty the streamed book.
+    for _ in 0..100 {
+        if streamed_bids.is_empty() {
+            break;
+        }
+        apply_levels(&mut streamed_bids, &market_ws.until("a book delta", |m| m["type"] == "delta")["bids"]);
+    }
+    assert!(streamed_bids.is_empty(), "the streamed book after the cancel: {streamed_bids:?}");
+    common::eventually("the holds released", Duration::from_secs(30), || {
+        (balance(port, KEYS[0], "USD") == Some((deposit, rust_decimal::Decimal::ZERO))).then_some(())
+    });
 }

@@ -17,8 +17,11 @@
 //! symbol's partition, or to every partition. Reads (`GET /api/orders`,
 //! `/api/orders/{id}`, `/api/executions`) come from [`view::OrderView`], `executions`
 //! folded in memory, and `GET /api/risk/positions` from the `position`s on `risk-events`.
-//! Market data (`prices`, `candles`) comes from the `prices` topic. Not served here yet:
-//! balances, the order book's depth and WebSocket streams (`--role all` has them).
+//! Balances are the sum of each shard's sampled `balance` messages on `risk-events`.
+//! Market data (`prices`, `orderbook`, `candles`) comes from the `prices` topic. The
+//! WebSocket streams `/ws/orders` and `/ws/market-data` speak `--role all`'s protocol, fed
+//! by the same followers: an account's order and fill updates as its messages are folded,
+//! trades, candles and book deltas as `prices` brings them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,6 +32,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +42,7 @@ use oms_http::auth::{ApiKeys, Principal};
 use oms_http::dto::{AmendBody, PlaceOrder};
 use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
-use oms_http::reads;
+use oms_http::{StreamItem, reads, ws};
 use oms_kafka::messages::{
     ExecutionMessage, InboundCommand, PriceMessage, RiskEventMessage, decode_execution, decode_price,
     decode_risk_event, encode_command,
@@ -46,7 +50,7 @@ use oms_kafka::messages::{
 use oms_kafka::topics::partition_for_key;
 use oms_kafka::{InboundRecord, KafkaConfig, KafkaProducer, PublishError, TailConsumer};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 
 use self::market::MarketView;
 use self::view::OrderView;
@@ -80,8 +84,12 @@ struct Ingress {
     waiting: Mutex<HashMap<String, Waiter>>,
     /// Orders and fills for the read routes.
     view: Mutex<OrderView>,
-    /// Trades, ticker, candles and book tops for the market-data routes.
+    /// Trades, ticker, candles and books for the market-data routes.
     market: Mutex<MarketView>,
+    /// `/ws/orders`: each account's order and fill updates, rendered once.
+    account_feed: broadcast::Sender<Arc<AccountUpdates>>,
+    /// `/ws/market-data`: trades, candles and book deltas.
+    market_feed: broadcast::Sender<Arc<StreamItem>>,
     /// `Idempotency-Key` replays: per process, and across ingress replicas with `--redis`.
     idempotency: IdempotencyStore,
     /// Redis, when on (for `/ready`).
@@ -101,6 +109,12 @@ struct Ingress {
 }
 
 type Shared = Arc<Ingress>;
+
+/// What one `executions` message changed, as `/ws/orders` messages per account.
+type AccountUpdates = Vec<(AccountId, Value)>;
+
+/// Items a WebSocket feed buffers for its slowest client before that client is cut.
+const FEED_CAPACITY: usize = 1 << 14;
 
 /// Runs the ingress role until SIGTERM/SIGINT.
 pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys) -> anyhow::Result<()> {
@@ -137,6 +151,8 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         next_command: AtomicU64::new(0),
         waiting: Mutex::new(HashMap::new()),
         market: Mutex::new(MarketView::default()),
+        account_feed: broadcast::channel(FEED_CAPACITY).0,
+        market_feed: broadcast::channel(FEED_CAPACITY).0,
         view: Mutex::new(OrderView::new(args.history_orders_max, oms_http::history::EXECUTIONS_PER_ACCOUNT_MAX)),
         idempotency: IdempotencyStore::with_shared(shared, DECISION_TIMEOUT),
         redis,
@@ -162,6 +178,10 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/api/risk/positions", get(positions))
             .route("/api/market-data/prices/{symbol}", get(prices))
             .route("/api/market-data/candles/{symbol}", get(candles))
+            .route("/api/market-data/orderbook/{symbol}", get(orderbook))
+            .route("/api/account", get(account))
+            .route("/ws/orders", get(ws_orders))
+            .route("/ws/market-data", get(ws_market_data))
             .route(
                 "/api/instruments",
                 get(|State(state): State<Shared>| async move { Json(reads::instruments_json(&state.catalog)) }),
@@ -170,7 +190,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/ready", get(ready))
             .route("/metrics", get(metrics))
             .with_state(state);
-        // The dashboard's files, when built (its live views need `--role all` for now).
+        // The dashboard's files, when built.
         let app = oms_http::with_dashboard(app, Some(&static_dir));
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         tracing::info!(%listen, partitions, "ingress: serving");
@@ -230,8 +250,16 @@ fn spawn_follower<M: 'static, E: 'static>(
 /// An `executions` message: into the read model, then to the command waiting for it.
 fn fold_execution(state: &Ingress, message: ExecutionMessage, record: &InboundRecord) -> Result<(), Poisoned> {
     // Into the read model before the client hears back: it reads its own writes.
-    if let Err(e) = state.view.lock().map_err(|_| Poisoned)?.apply(&state.catalog, &message) {
+    let mut updates = Vec::new();
+    let streaming = state.account_feed.receiver_count() > 0;
+    let folded =
+        state.view.lock().map_err(|_| Poisoned)?.apply(&state.catalog, &message, streaming.then_some(&mut updates));
+    if let Err(e) = folded {
         tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "executions message not folded");
+    }
+    if !updates.is_empty() {
+        // No subscriber left since the check: nothing to do.
+        let _ = state.account_feed.send(Arc::new(updates));
     }
     let header = message.header();
     let Some(command_id) = header.command_id.clone() else { return Ok(()) };
@@ -256,10 +284,18 @@ fn fold_position(state: &Ingress, message: RiskEventMessage, record: &InboundRec
     Ok(())
 }
 
-/// A `prices` message: trades and book tops.
+/// A `prices` message: trades and books, into the view and to the WebSocket clients.
 fn fold_price(state: &Ingress, message: PriceMessage, record: &InboundRecord) -> Result<(), Poisoned> {
-    if let Err(e) = state.market.lock().map_err(|_| Poisoned)?.apply(&state.catalog, &message) {
-        tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "prices message not folded");
+    let folded = state.market.lock().map_err(|_| Poisoned)?.apply(&state.catalog, &message);
+    match folded {
+        Ok(items) => {
+            for item in items {
+                let _ = state.market_feed.send(Arc::new(item));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "prices message not folded")
+        }
     }
     Ok(())
 }
@@ -534,7 +570,7 @@ async fn candles(
 }
 
 /// `GET /api/risk/positions`: the caller's positions as the owning shards last published
-/// them. Balances are not here: each shard holds its own part of them (ADR 0003).
+/// them, and balances summed over the shards' sub-ledgers as each last sampled them.
 async fn positions(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let result = (|| {
         let principal = caller(&state, &headers)?;
@@ -547,9 +583,83 @@ async fn positions(State(state): State<Shared>, headers: HeaderMap) -> Response 
                 reads::position_json(&state.catalog, listing, &p.position)
             })
             .collect();
-        Ok::<_, Problem>(Json(json!({ "positions": positions })).into_response())
+        let balances: Vec<Value> = view
+            .balances_of(principal.account)
+            .iter()
+            .filter_map(|(asset, balance)| Some(reads::balance_json(state.catalog.asset(*asset)?, balance)))
+            .collect();
+        Ok::<_, Problem>(Json(json!({ "balances": balances, "positions": positions })).into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/market-data/orderbook/{symbol}?depth=` from the `book`s on `prices` (no
+/// authentication): as the owning shard last sampled it, `sequence` says as of when.
+async fn orderbook(
+    State(state): State<Shared>,
+    Path(symbol): Path<String>,
+    query: Result<Query<reads::DepthQuery>, QueryRejection>,
+) -> Response {
+    let result = (|| {
+        let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+        let depth = query.depth()?;
+        let (id, listing) = state
+            .catalog
+            .by_symbol(&symbol)
+            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
+        let book = state.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?.book(id);
+        Ok::<_, Problem>(
+            Json(reads::orderbook_json(&symbol, &listing.instrument, book.sequence, &book, depth)).into_response(),
+        )
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/account`: who the key belongs to.
+async fn account(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    match caller(&state, &headers) {
+        Ok(p) => Json(json!({ "accountId": p.account.0.to_string(), "admin": p.admin })).into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// `GET /ws/orders?apiKey=`: the account's order and fill updates.
+async fn ws_orders(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(principal) = query.get("apiKey").and_then(|key| state.keys.resolve(key)) else {
+        return Problem::unauthorized().into_response();
+    };
+    let feed = state.account_feed.subscribe();
+    upgrade.on_upgrade(move |socket| {
+        ws::relay(
+            socket,
+            feed,
+            |_| Vec::new(),
+            move |updates: &Arc<AccountUpdates>| {
+                updates.iter().filter(|(account, _)| *account == principal.account).map(|(_, m)| m.clone()).collect()
+            },
+        )
+    })
+}
+
+/// `GET /ws/market-data`: book, trades, ticker and candles channels, as `--role all`.
+async fn ws_market_data(State(state): State<Shared>, upgrade: WebSocketUpgrade) -> Response {
+    let feed = state.market_feed.subscribe();
+    upgrade.on_upgrade(move |socket| async move {
+        let subscriptions = Mutex::new(ws::MarketSubscriptions::default());
+        let lock = || subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let market = || state.market.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ws::relay(
+            socket,
+            feed,
+            |text| lock().handle(&state.catalog, text, |id| market().book(id)),
+            |item| lock().messages(&state.catalog, |id| market().data().ticker(id), item),
+        )
+        .await;
+    })
 }
 
 impl Ingress {
@@ -700,7 +810,9 @@ async fn ready(State(state): State<Shared>) -> Response {
     let brokers_down = state.producer.brokers_down();
     let tail = state.tail_alive.load(Ordering::Acquire);
     let redis = state.redis.as_ref().and_then(|r| oms_http::external::Dependency::degraded(r.as_ref()));
-    let caught_up = state.executions_caught_up.load(Ordering::Acquire) && state.risk_caught_up.load(Ordering::Acquire);
+    let caught_up = [&state.executions_caught_up, &state.risk_caught_up, &state.prices_caught_up]
+        .iter()
+        .all(|flag| flag.load(Ordering::Acquire));
     let (status, word) = match (brokers_down || !tail || !caught_up, &redis) {
         (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
         (false, Some(_)) => (StatusCode::OK, "degraded"),

@@ -1,7 +1,8 @@
 //! The ingress's read model: every `executions` message folded (with the persister's
 //! [`Fold`]) into a bounded [`History`], so `GET /api/orders…` and `/api/executions` answer
 //! like `--role all` does; and every `position` on `risk-events`, latest per account and
-//! symbol, for `GET /api/risk/positions`. The ingress already reads every `executions` partition from its
+//! symbol, and every `balance`, latest per account, asset and shard (an account's balance is
+//! the sum of its shards' sub-ledgers), for `GET /api/risk/positions`. The ingress already reads every `executions` partition from its
 //! start to match decisions, so this costs memory, not another consumer; a message is
 //! folded before its command's client is answered, so a client reads its own writes on the
 //! ingress that answered it.
@@ -13,12 +14,15 @@
 
 use std::collections::HashMap;
 
-use oms_core::model::{AccountId, InstrumentId, OrderId};
+use oms_core::model::{AccountId, AssetId, InstrumentId, OrderId};
+use oms_core::risk::Balance;
 use oms_http::catalog::Catalog;
 use oms_http::history::History;
-use oms_kafka::messages::wire::parse_order_id;
-use oms_kafka::messages::{ExecutionMessage, RiskEventMessage};
+use oms_http::ws;
+use oms_kafka::messages::wire::{parse_account, parse_decimal, parse_order_id};
+use oms_kafka::messages::{BalanceMessage, ExecutionMessage, MessageError, RiskEventMessage};
 use oms_mongo::stream::{PositionState, Version};
+use serde_json::Value;
 
 use crate::roles::fold::{Fold, FoldError, order_id, version};
 
@@ -30,6 +34,8 @@ pub struct OrderView {
     versions: HashMap<OrderId, Version>,
     /// Latest position per account and instrument (one shard owns each instrument).
     positions: HashMap<(AccountId, InstrumentId), PositionState>,
+    /// Latest balance per account, asset and shard, with the sequence it is as of.
+    balances: HashMap<(AccountId, AssetId, u32), (u64, Balance)>,
     orders_max: usize,
     /// Messages skipped as not newer than the order's state.
     pub stale: u64,
@@ -46,14 +52,21 @@ impl OrderView {
             history: History::with_bounds(orders_max, executions_max),
             versions: HashMap::new(),
             positions: HashMap::new(),
+            balances: HashMap::new(),
             orders_max: orders_max.max(1),
             stale: 0,
             refused: 0,
         }
     }
 
-    /// Folds one message in.
-    pub fn apply(&mut self, catalog: &Catalog, message: &ExecutionMessage) -> Result<(), FoldError> {
+    /// Folds one message in; with `updates`, also renders what it changed as the
+    /// `/ws/orders` messages of the owning account (the order's new state, the fill).
+    pub fn apply(
+        &mut self,
+        catalog: &Catalog,
+        message: &ExecutionMessage,
+        mut updates: Option<&mut Vec<(AccountId, Value)>>,
+    ) -> Result<(), FoldError> {
         let Some(id) = order_id(message) else { return Ok(()) };
         let id = parse_order_id("orderId", id)?;
         let version = version(message)?;
@@ -73,9 +86,15 @@ impl OrderView {
         let batch = self.fold.finish();
         for (record, version) in batch.orders {
             self.versions.insert(record.order.id, version);
+            if let Some(updates) = updates.as_deref_mut() {
+                updates.push((record.order.account, ws::order_update(catalog, &record)));
+            }
             self.history.upsert(record);
         }
         for (account, fill) in batch.executions {
+            if let Some(updates) = updates.as_deref_mut() {
+                updates.push((account, ws::fill_update(catalog, &fill)));
+            }
             self.history.push_execution(account, fill);
         }
         // Working orders stay in the fold (bounded by the engines' books); finished ones live
@@ -98,6 +117,13 @@ impl OrderView {
     /// in its symbol unless an engine failover republished an older one (lower sequence);
     /// rejects and kill switches are not kept.
     pub fn apply_risk(&mut self, catalog: &Catalog, message: &RiskEventMessage) -> Result<(), FoldError> {
+        if let RiskEventMessage::Balance(m) = message {
+            let applied = self.apply_balance(catalog, m);
+            if applied.is_err() {
+                self.refused += 1;
+            }
+            return applied;
+        }
         if !matches!(message, RiskEventMessage::Position(_)) {
             return Ok(());
         }
@@ -114,6 +140,42 @@ impl OrderView {
             self.refused += 1;
         }
         folded
+    }
+
+    /// A shard's balance replaces the one it published before, unless a failover
+    /// republished an older one (a shard's sequences only grow).
+    fn apply_balance(&mut self, catalog: &Catalog, m: &BalanceMessage) -> Result<(), FoldError> {
+        let asset = catalog.asset_by_code(&m.asset).ok_or_else(|| FoldError::UnknownAsset("asset", m.asset.clone()))?;
+        let amount = |field: &'static str, text: &str| {
+            asset
+                .amount_from_decimal(parse_decimal(field, text)?)
+                .map_err(|source| MessageError::Value { field, source })
+        };
+        let balance =
+            Balance { available: amount("available", &m.available)?, reserved: amount("reserved", &m.reserved)? };
+        let account = parse_account("accountId", &m.account_id)?;
+        let sequence = parse_order_id("sequence", &m.sequence)?.0;
+        let key = (account, asset.spec().id, m.shard);
+        match self.balances.get(&key) {
+            Some((newer, _)) if *newer > sequence => self.stale += 1,
+            _ => {
+                self.balances.insert(key, (sequence, balance));
+            }
+        }
+        Ok(())
+    }
+
+    /// `account`'s balances summed over the shards, by asset.
+    pub fn balances_of(&self, account: AccountId) -> Vec<(AssetId, Balance)> {
+        let mut sums: std::collections::BTreeMap<AssetId, Balance> = std::collections::BTreeMap::new();
+        for ((owner, asset, _), (_, balance)) in &self.balances {
+            if *owner == account {
+                let sum = sums.entry(*asset).or_default();
+                sum.available += balance.available;
+                sum.reserved += balance.reserved;
+            }
+        }
+        sums.into_iter().collect()
     }
 
     /// The orders and fills.
@@ -150,11 +212,16 @@ mod tests {
     fn an_order_and_its_fill_are_read_back_and_a_republished_fill_is_not_listed_twice() {
         let catalog = catalog();
         let mut view = OrderView::new(100, 100);
-        view.apply(&catalog, &message(ACCEPTED)).expect("accepted");
-        view.apply(&catalog, &message(FILL)).expect("fill");
-        // A failover republishes both: nothing changes.
-        view.apply(&catalog, &message(ACCEPTED)).expect("again");
-        view.apply(&catalog, &message(FILL)).expect("again");
+        let mut updates = Vec::new();
+        view.apply(&catalog, &message(ACCEPTED), Some(&mut updates)).expect("accepted");
+        view.apply(&catalog, &message(FILL), Some(&mut updates)).expect("fill");
+        let kinds: Vec<_> = updates.iter().map(|(account, m)| (account.0, m["type"].as_str().unwrap_or(""))).collect();
+        assert_eq!(kinds, [(1, "order"), (1, "order"), (1, "fill")], "the /ws/orders messages");
+        assert_eq!(updates[1].1["order"]["status"], "FILLED");
+        // A failover republishes both: nothing changes, nothing is streamed.
+        view.apply(&catalog, &message(ACCEPTED), Some(&mut updates)).expect("again");
+        view.apply(&catalog, &message(FILL), None).expect("again");
+        assert_eq!(updates.len(), 3);
         let record = view.history().order(OrderId(5)).expect("order");
         assert_eq!(record.order.status, oms_core::model::OrderStatus::Filled);
         assert_eq!(view.history().executions_of(AccountId(1)).count(), 1);
@@ -165,7 +232,7 @@ mod tests {
     fn a_message_for_an_unknown_symbol_is_refused_and_changes_nothing() {
         let catalog = catalog();
         let mut view = OrderView::new(100, 100);
-        assert!(view.apply(&catalog, &message(&ACCEPTED.replace("BTC-USD", "XRP-USD"))).is_err());
+        assert!(view.apply(&catalog, &message(&ACCEPTED.replace("BTC-USD", "XRP-USD")), None).is_err());
         assert_eq!((view.refused, view.history().order(OrderId(5)).is_none()), (1, true));
     }
 
@@ -187,5 +254,34 @@ mod tests {
         assert_eq!((positions[0].sequence, positions[0].position.net_base), (12, 2_000_000));
         assert_eq!(view.stale, 1);
         assert!(view.positions_of(AccountId(2)).is_empty());
+    }
+
+    #[test]
+    fn an_account_s_balance_is_the_sum_of_its_shards_latest() {
+        let catalog = catalog();
+        let mut view = OrderView::new(100, 100);
+        let balance = |sequence: u64, shard: u32, available: &str| {
+            let json = format!(
+                r#"{{"type":"balance","v":1,"sequence":"{sequence}","shard":{shard},"accountId":"1","asset":"USD","available":"{available}","reserved":"10"}}"#
+            );
+            decode_risk_event(json.as_bytes()).expect("decodes")
+        };
+        view.apply_risk(&catalog, &balance(5, 0, "100")).expect("shard 0");
+        view.apply_risk(&catalog, &balance(7, 1, "50.5")).expect("shard 1");
+        view.apply_risk(&catalog, &balance(9, 0, "90")).expect("shard 0 later");
+        view.apply_risk(&catalog, &balance(5, 0, "100")).expect("shard 0 republished");
+        let usd = catalog.asset_by_code("USD").expect("USD");
+        let sums = view.balances_of(AccountId(1));
+        assert_eq!(sums.len(), 1);
+        assert_eq!(sums[0].0, usd.spec().id);
+        let expected = |text: &str| usd.amount_from_decimal(text.parse().expect("decimal")).expect("amount");
+        assert_eq!((sums[0].1.available, sums[0].1.reserved), (expected("140.5"), expected("20")));
+        assert_eq!(view.stale, 1);
+        let unknown = balance(11, 2, "1").clone();
+        let RiskEventMessage::Balance(mut m) = unknown else { panic!("a balance") };
+        m.asset = "XRP".into();
+        assert!(view.apply_risk(&catalog, &RiskEventMessage::Balance(m)).is_err(), "unknown asset");
+        assert_eq!(view.refused, 1);
+        assert!(view.balances_of(AccountId(2)).is_empty());
     }
 }
