@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use oms_core::model::{AccountId, Action, KillSwitch, KillSwitchScope, RiskLimits, SetRiskLimits};
+use oms_core::model::{AccountId, Action, RiskLimits, SetRiskLimits};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -206,17 +206,6 @@ pub(crate) async fn set_limits(
         .await
 }
 
-/// Body of `POST /api/admin/kill-switch`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct KillBody {
-    scope: String,
-    account_id: Option<String>,
-    engaged: bool,
-    #[serde(default)]
-    cancel_open_orders: bool,
-}
-
 /// `POST /api/admin/kill-switch` (admin).
 #[utoipa::path(post, path = "/api/admin/kill-switch", request_body = crate::openapi::KillSwitchBody, responses((status = 200, description = "switch set"), (status = 403, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn kill_switch(
@@ -233,27 +222,8 @@ pub(crate) async fn kill_switch(
         .run(admin.account, &headers, &body, move || async move {
             respond(
                 async {
-                    let b: KillBody = parse_json(&task_body)?;
-                    let scope = match (b.scope.as_str(), &b.account_id) {
-                        ("global", None) => KillSwitchScope::Global,
-                        ("account", Some(id)) => KillSwitchScope::Account(AccountId(
-                            id.parse()
-                                .map_err(|_| Problem::bad_request("invalid_field", "accountId must be a number"))?,
-                        )),
-                        _ => {
-                            return Err(Problem::bad_request(
-                                "invalid_field",
-                                "scope is \"global\" (no accountId) or \"account\" (with accountId)",
-                            ));
-                        }
-                    };
-                    let outcome = task_state
-                        .execute(Action::KillSwitch(KillSwitch {
-                            scope,
-                            engaged: b.engaged,
-                            cancel_open_orders: b.cancel_open_orders,
-                        }))
-                        .await?;
+                    let b: crate::dto::KillSwitchBody = parse_json(&task_body)?;
+                    let outcome = task_state.execute(Action::KillSwitch(b.to_kill_switch()?)).await?;
                     if let Some(reason) = outcome.reject {
                         return Err(Problem::new(
                             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -261,8 +231,7 @@ pub(crate) async fn kill_switch(
                             reason.to_string(),
                         ));
                     }
-                    Ok(Json(json!({ "scope": b.scope, "accountId": b.account_id, "engaged": b.engaged }))
-                        .into_response())
+                    Ok(Json(b.reply_json()).into_response())
                 }
                 .await,
             )

@@ -128,6 +128,47 @@ impl AmendBody {
     }
 }
 
+/// `POST /api/admin/kill-switch` body.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KillSwitchBody {
+    /// `global` or `account`.
+    pub scope: String,
+    /// The account, for scope `account`.
+    pub account_id: Option<String>,
+    /// Engage (`true`) or release.
+    pub engaged: bool,
+    /// On engage, also cancel every working order in scope.
+    #[serde(default)]
+    pub cancel_open_orders: bool,
+}
+
+impl KillSwitchBody {
+    /// The engine command: 400 unless the scope is `global` without an account or
+    /// `account` with a numeric one.
+    pub fn to_kill_switch(&self) -> Result<oms_core::model::KillSwitch, Problem> {
+        use oms_core::model::{AccountId, KillSwitchScope};
+        let scope = match (self.scope.as_str(), &self.account_id) {
+            ("global", None) => KillSwitchScope::Global,
+            ("account", Some(id)) => KillSwitchScope::Account(AccountId(
+                id.parse().map_err(|_| Problem::bad_request("invalid_field", "accountId must be a number"))?,
+            )),
+            _ => {
+                return Err(Problem::bad_request(
+                    "invalid_field",
+                    "scope is \"global\" (no accountId) or \"account\" (with accountId)",
+                ));
+            }
+        };
+        Ok(oms_core::model::KillSwitch { scope, engaged: self.engaged, cancel_open_orders: self.cancel_open_orders })
+    }
+
+    /// The answer once every engine applied it.
+    pub fn reply_json(&self) -> serde_json::Value {
+        serde_json::json!({ "scope": self.scope, "accountId": self.account_id, "engaged": self.engaged })
+    }
+}
+
 /// Parses a decimal string strictly (no exponent, no spaces, bounded length).
 pub fn parse_decimal(field: &str, text: &str) -> Result<Decimal, Problem> {
     let plain = !text.is_empty()

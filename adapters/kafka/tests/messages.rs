@@ -4,9 +4,9 @@
 mod common;
 
 use oms_core::model::{
-    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, Event, Fill, InstrumentId, MassCancel, NewOrder, Order,
-    OrderId, OrderStatus, OrderType, Origin, Price, Quantity, RejectReason, Rejected, SelfTradePrevention, Sequence,
-    Side, Symbol, TimeInForce, Timestamp, Trade, TradeId,
+    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, Event, Fill, InstrumentId, KillSwitch, KillSwitchScope,
+    MassCancel, NewOrder, Order, OrderId, OrderStatus, OrderType, Origin, Price, Quantity, RejectReason, Rejected,
+    SelfTradePrevention, Sequence, Side, Symbol, TimeInForce, Timestamp, Trade, TradeId,
 };
 use oms_kafka::messages::wire::SideName;
 use oms_kafka::messages::{
@@ -104,6 +104,29 @@ fn cancel_amend_and_mass_cancel_round_trip() {
     }
     assert!(commands[3].is_broadcast());
     assert_eq!(commands[3].key(), "3");
+}
+
+#[test]
+fn kill_switches_round_trip_to_every_shard_and_a_bad_scope_is_refused() {
+    let catalog = common::catalog();
+    let id = CommandId::new("adm-1").unwrap();
+    for (scope, key) in [(KillSwitchScope::Account(AccountId(7)), "7"), (KillSwitchScope::Global, "global")] {
+        let command = InboundCommand {
+            command_id: id,
+            symbol: None,
+            action: Action::KillSwitch(KillSwitch { scope, engaged: true, cancel_open_orders: true }),
+        };
+        let message = encode_command(&command, &catalog).unwrap();
+        assert_eq!(decode_command(&message.payload, &catalog).unwrap(), command);
+        assert!(command.is_broadcast(), "every shard must stop");
+        assert_eq!(message.key, key);
+    }
+    let global_with_account = json!({"type": "killSwitch", "v": 1, "commandId": "adm-2", "scope": "global",
+        "accountId": "7", "engaged": true, "cancelOpenOrders": false});
+    assert!(matches!(decode(&global_with_account), Err(MessageError::InvalidField { field: "scope", .. })));
+    let unknown_scope = json!({"type": "killSwitch", "v": 1, "commandId": "adm-3", "scope": "desk",
+        "accountId": null, "engaged": true, "cancelOpenOrders": false});
+    assert!(matches!(decode(&unknown_scope), Err(MessageError::InvalidField { field: "scope", .. })));
 }
 
 fn with(field: &str, value: Value) -> Value {
@@ -406,6 +429,8 @@ fn the_documented_examples_decode() {
             let kind = value["type"].as_str().unwrap().to_owned();
             let decoded = match kind.as_str() {
                 "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" => decode_command(&bytes, &catalog).map(drop),
+                // The command on `orders`, not the risk event of the same name.
+                "killSwitch" if value.get("cancelOpenOrders").is_some() => decode_command(&bytes, &catalog).map(drop),
                 "trade" | "book" | "candle" => decode_price(&bytes).map(drop),
                 "riskReject" | "killSwitch" | "position" | "balance" => decode_risk_event(&bytes).map(drop),
                 _ => decode_execution(&bytes).map(drop),

@@ -647,4 +647,43 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     common::eventually("the holds released", Duration::from_secs(30), || {
         (balance(port, KEYS[0], "USD") == Some((deposit, rust_decimal::Decimal::ZERO))).then_some(())
     });
+
+    // The kill switch reaches every shard: account 1's resting bid is cancelled, its new
+    // orders are refused on any symbol, account 2 trades on; releasing it lets 1 trade again.
+    let bid = |key: &str, symbol: &str| {
+        let price = if symbol == "BTC-USD" { "57000.00" } else { "2850.00" };
+        let quantity = if symbol == "BTC-USD" { "0.0100" } else { "0.100" };
+        let body =
+            format!(r#"{{"symbol":"{symbol}","side":"buy","type":"limit","price":"{price}","quantity":"{quantity}"}}"#);
+        common::http(port, "POST", "/api/orders", Some(key), None, &body)
+    };
+    let resting = bid(KEYS[0], "BTC-USD");
+    assert_eq!(resting.status, 201, "{}", resting.body);
+    let switch = |key: &str, body: &str| common::http(port, "POST", "/api/admin/kill-switch", Some(key), None, body);
+    let engage = r#"{"scope":"account","accountId":"1","engaged":true,"cancelOpenOrders":true}"#;
+    assert_eq!(switch(KEYS[0], engage).status, 403, "not an admin");
+    assert_eq!(switch(KEYS[1], r#"{"scope":"global","accountId":"1","engaged":true}"#).status, 400, "bad scope");
+    let engaged = switch(KEYS[1], engage);
+    assert_eq!((engaged.status, &engaged.json()["engaged"]), (200, &serde_json::json!(true)), "{}", engaged.body);
+    let id = resting.json()["orderId"].as_str().expect("orderId").to_owned();
+    let order = common::http(port, "GET", &format!("/api/orders/{id}"), key, None, "").json();
+    assert_eq!(order["status"], "CANCELLED", "cancelled by the switch: {order}");
+    for symbol in ["BTC-USD", "ETH-USD"] {
+        let refused = bid(KEYS[0], symbol);
+        assert_eq!(
+            (refused.status, refused.json()["rejectReason"].as_str()),
+            (200, Some("account_kill_switch")),
+            "{symbol}: {}",
+            refused.body
+        );
+    }
+    let other = bid(KEYS[1], "ETH-USD");
+    assert_eq!(other.status, 201, "another account trades on: {}", other.body);
+    let release = r#"{"scope":"account","accountId":"1","engaged":false}"#;
+    assert_eq!(switch(KEYS[1], release).status, 200);
+    let again = bid(KEYS[0], "ETH-USD");
+    assert_eq!(again.status, 201, "released: {}", again.body);
+    for key in KEYS {
+        assert_eq!(common::http(port, "DELETE", "/api/orders", Some(key), None, "").status, 200);
+    }
 }

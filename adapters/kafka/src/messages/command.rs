@@ -1,4 +1,5 @@
-//! Commands on the `orders` topic (key = symbol): new order, cancel, amend, mass cancel.
+//! Commands on the `orders` topic (key = symbol): new order, cancel, amend, mass cancel,
+//! and the kill switch (published to every partition, since every shard must stop).
 //!
 //! The ingress encodes an engine [`Action`] it built from an HTTP request; the engine decodes
 //! and submits it. The parser checks representability only (exact decimals on the
@@ -7,8 +8,8 @@
 //! which answers them with typed rejects on `executions`, like any other command.
 
 use oms_core::model::{
-    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, IdentifierError, Instrument, MassCancel, NewOrder,
-    SYMBOL_LEN_MAX, Symbol,
+    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, IdentifierError, Instrument, KillSwitch,
+    KillSwitchScope, MassCancel, NewOrder, SYMBOL_LEN_MAX, Symbol,
 };
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +23,7 @@ use super::{
 };
 
 /// `type` values carried on `orders`.
-const COMMAND_TYPES: [&str; 4] = ["newOrder", "cancelOrder", "amendOrder", "massCancel"];
+const COMMAND_TYPES: [&str; 5] = ["newOrder", "cancelOrder", "amendOrder", "massCancel", "killSwitch"];
 
 /// A command as it travels on `orders` (the JSON shape; see `docs/events.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,26 @@ pub enum CommandMessage {
     AmendOrder(AmendOrderFields),
     /// Cancel all of an account's orders (on one symbol when given).
     MassCancel(MassCancelFields),
+    /// Engage or release a kill switch (an admin's command; the ingress checks that).
+    KillSwitch(KillSwitchFields),
+}
+
+/// Fields of `killSwitch`. Published to every partition: each shard stops its own books.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KillSwitchFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id.
+    pub command_id: String,
+    /// `account` or `global`.
+    pub scope: String,
+    /// The account, for scope `account` (absent for `global`).
+    pub account_id: Option<String>,
+    /// Engage (`true`) or release.
+    pub engaged: bool,
+    /// On engage, also cancel every working order in scope.
+    pub cancel_open_orders: bool,
 }
 
 /// Fields of `newOrder`.
@@ -143,11 +164,13 @@ impl InboundCommand {
         match (self.symbol, self.action) {
             (Some(symbol), _) => symbol.as_str().to_owned(),
             (None, Action::MassCancel(m)) => m.account.0.to_string(),
+            (None, Action::KillSwitch(KillSwitch { scope: KillSwitchScope::Account(a), .. })) => a.0.to_string(),
+            (None, Action::KillSwitch(_)) => super::GLOBAL_KEY.to_owned(),
             (None, _) => String::new(),
         }
     }
 
-    /// Whether the command must reach every shard (mass cancel without a symbol).
+    /// Whether the command must reach every shard (mass cancel without a symbol, kill switch).
     pub fn is_broadcast(&self) -> bool {
         self.symbol.is_none()
     }
@@ -239,6 +262,25 @@ impl CommandMessage {
                     action,
                 })
             }
+            CommandMessage::KillSwitch(m) => {
+                version(m.v)?;
+                let scope = match (m.scope.as_str(), &m.account_id) {
+                    ("global", None) => KillSwitchScope::Global,
+                    ("account", Some(account)) => KillSwitchScope::Account(parse_account("accountId", account)?),
+                    _ => {
+                        return Err(MessageError::InvalidField {
+                            field: "scope",
+                            reason: "global without accountId, or account with one",
+                        });
+                    }
+                };
+                let action = Action::KillSwitch(KillSwitch {
+                    scope,
+                    engaged: m.engaged,
+                    cancel_open_orders: m.cancel_open_orders,
+                });
+                Ok(InboundCommand { command_id: command_id(&m.command_id)?, symbol: None, action })
+            }
         }
     }
 
@@ -287,13 +329,26 @@ impl CommandMessage {
                     symbol: symbol.map(|s| s.as_str().to_owned()),
                 })
             }
+            Action::KillSwitch(k) => {
+                let (scope, account_id) = match k.scope {
+                    KillSwitchScope::Global => ("global", None),
+                    KillSwitchScope::Account(a) => ("account", Some(account(a))),
+                };
+                CommandMessage::KillSwitch(KillSwitchFields {
+                    v: MESSAGE_VERSION,
+                    command_id,
+                    scope: scope.to_owned(),
+                    account_id,
+                    engaged: k.engaged,
+                    cancel_open_orders: k.cancel_open_orders,
+                })
+            }
             Action::DefineAsset(_)
             | Action::AddInstrument(_)
             | Action::SetInstrumentStatus(_)
             | Action::Deposit(_)
             | Action::Withdraw(_)
             | Action::SetRiskLimits(_)
-            | Action::KillSwitch(_)
             | Action::Heartbeat => return Err(MessageError::UnknownType(action_name(&command.action).to_owned())),
         })
     }

@@ -25,8 +25,8 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use command::{
-    AmendOrderFields, CancelOrderFields, CommandMessage, InboundCommand, MassCancelFields, NewOrderFields,
-    decode_command, encode_command,
+    AmendOrderFields, CancelOrderFields, CommandMessage, InboundCommand, KillSwitchFields, MassCancelFields,
+    NewOrderFields, decode_command, encode_command,
 };
 pub use execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,

@@ -14,7 +14,7 @@
 //! producer queue or a broker outage answers 503 at once: never a silent drop.
 //!
 //! Cancels and amends go to the shard their order id names; a mass cancel to its
-//! symbol's partition, or to every partition. Reads (`GET /api/orders`,
+//! symbol's partition, or to every partition; a kill switch to every partition. Reads (`GET /api/orders`,
 //! `/api/orders/{id}`, `/api/executions`) come from [`view::OrderView`], `executions`
 //! folded in memory, and `GET /api/risk/positions` from the `position`s on `risk-events`.
 //! Balances are the sum of each shard's sampled `balance` messages on `risk-events`.
@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use oms_core::prelude::*;
 use oms_http::auth::{ApiKeys, Principal};
-use oms_http::dto::{AmendBody, PlaceOrder};
+use oms_http::dto::{AmendBody, KillSwitchBody, PlaceOrder};
 use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
 use oms_http::{StreamItem, reads, ws};
@@ -180,6 +180,7 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/api/market-data/candles/{symbol}", get(candles))
             .route("/api/market-data/orderbook/{symbol}", get(orderbook))
             .route("/api/account", get(account))
+            .route("/api/admin/kill-switch", post(kill_switch))
             .route("/ws/orders", get(ws_orders))
             .route("/ws/market-data", get(ws_market_data))
             .route(
@@ -613,6 +614,53 @@ async fn orderbook(
         )
     })();
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /api/admin/kill-switch` (admin): one command per `orders` partition, since each
+/// shard holds its own books and must stop them; answered when every shard has applied it,
+/// 422 with the first refusal otherwise. A shard that did not answer in time makes it a 504:
+/// the switch may then be set on some shards only, and the admin repeats the request
+/// (setting a switch twice is harmless).
+async fn kill_switch(State(state): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let principal = match caller(&state, &headers) {
+        Ok(principal) if principal.admin => principal,
+        Ok(_) => return Problem::forbidden().into_response(),
+        Err(problem) => return problem.into_response(),
+    };
+    let task = Arc::clone(&state);
+    let task_body = body.clone();
+    state
+        .idempotency
+        .run(principal.account, &headers, &body, move || async move {
+            let result = async {
+                let request: KillSwitchBody = serde_json::from_slice(&task_body)
+                    .map_err(|e| Problem::bad_request("invalid_body", format!("kill switch body: {e}")))?;
+                let action = Action::KillSwitch(request.to_kill_switch()?);
+                let mut decisions = tokio::task::JoinSet::new();
+                for partition in 0..task.partitions {
+                    let task = Arc::clone(&task);
+                    decisions.spawn(async move { task.decide(&task.command(None, action)?, Some(partition)).await });
+                }
+                let mut refusal = None;
+                while let Some(joined) = decisions.join_next().await {
+                    let messages =
+                        joined.map_err(|_| Problem::unavailable("unavailable", "kill switch task failed"))??;
+                    refusal = refusal.or_else(|| {
+                        messages.iter().find_map(|m| match m {
+                            ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
+                            _ => None,
+                        })
+                    });
+                }
+                if let Some(code) = refusal {
+                    return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}")));
+                }
+                Ok::<_, Problem>(Json(request.reply_json()).into_response())
+            }
+            .await;
+            result.unwrap_or_else(IntoResponse::into_response)
+        })
+        .await
 }
 
 /// `GET /api/account`: who the key belongs to.
