@@ -427,6 +427,10 @@ struct Publisher {
 /// Levels of one side of a book, best first.
 type Levels = Vec<(Price, Quantity)>;
 
+/// What one sample read: the sequence it is as of, each owned instrument's levels, and every
+/// account's balance per asset.
+type SampleRead = (Sequence, Vec<(InstrumentId, Levels, Levels)>, Vec<((AccountId, AssetId), Balance)>);
+
 /// What a shard last published of its books and balances: the next sample publishes only
 /// what differs. Starts empty, so a shard's first sample publishes every non-empty book and
 /// balance (a new owner repairs what its predecessor did not get out).
@@ -436,8 +440,12 @@ struct Sampled {
     instruments: Vec<InstrumentId>,
     books: BTreeMap<InstrumentId, (Levels, Levels)>,
     balances: BTreeMap<(AccountId, AssetId), Balance>,
-    /// The engine's published sequence at the last sample (nothing new: no read).
-    as_of: Option<u64>,
+    /// A command or an expiry changed something since the last sample. A read travels as a
+    /// journaled heartbeat, so sampling only when something changed keeps an idle shard
+    /// from journaling ten heartbeats a second.
+    dirty: bool,
+    /// The read in flight: published once the journal has everything it saw.
+    reading: Option<(Ticket, Receiver<SampleRead>)>,
     at: Instant,
 }
 
@@ -456,7 +464,8 @@ impl Sampled {
             instruments,
             books: BTreeMap::new(),
             balances: BTreeMap::new(),
-            as_of: None,
+            dirty: true,
+            reading: None,
             at: Instant::now(),
         }
     }
@@ -607,6 +616,7 @@ impl Publisher {
                 sent.push(self.producer.publish_message(&message)?);
             }
             receipts.push_back((sequence.0, sent));
+            self.sampled.dirty = true;
             // Durable in the journal, decision handed to the producer: the offset may be
             // committed (a crash before the broker has it is covered by republishing).
             self.marker.mark(pending.partition, pending.offset);
@@ -634,28 +644,41 @@ impl Publisher {
                 sent.push(self.producer.publish_message(&message)?);
             }
             receipts.push_back((sequence.0, sent));
+            self.sampled.dirty = true;
         }
         events.clear();
         Ok(())
     }
 
-    /// Every [`SAMPLE_EVERY`], when the engine moved: reads the shard's books and balances
-    /// on the engine thread and publishes a `book` per changed instrument and a `balance` per
-    /// changed account and asset. Their delivery is tracked with the last command's, so a
-    /// failed one stops the shard like a failed decision.
+    /// Every [`SAMPLE_EVERY`], when something changed: asks the engine thread for the
+    /// shard's books and balances, without waiting; once the read is back and durable,
+    /// publishes a `book` per changed instrument and a `balance` per changed account and
+    /// asset. Their delivery is tracked with the last command's, so a failed one stops the
+    /// shard like a failed decision.
     fn sample(&mut self, receipts: &mut Receipts) -> anyhow::Result<()> {
-        if self.sampled.at.elapsed() < SAMPLE_EVERY {
+        if let Some((ticket, read)) = &self.sampled.reading {
+            if self.handle.durable_sequence() < ticket.sequence.0 {
+                return Ok(());
+            }
+            let read = match read.try_recv() {
+                Ok(read) => read,
+                Err(crossbeam_channel::TryRecvError::Empty) => return Ok(()),
+                // The engine dropped the read (it is stopping): nothing to publish.
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    self.sampled.reading = None;
+                    return Ok(());
+                }
+            };
+            self.sampled.reading = None;
+            return self.publish_sample(read, receipts);
+        }
+        if !self.sampled.dirty || self.sampled.at.elapsed() < SAMPLE_EVERY {
             return Ok(());
         }
-        self.sampled.at = Instant::now();
-        let moved = self.handle.published_sequence();
-        if self.sampled.as_of == Some(moved) {
-            return Ok(());
-        }
-        self.sampled.as_of = Some(moved);
         let ids = self.sampled.instruments.clone();
-        let (sequence, books, balances) = read_engine(&mut self.handle, move |engine| {
-            let books: Vec<(InstrumentId, Levels, Levels)> = ids
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let read = move |engine: &Engine| {
+            let books = ids
                 .iter()
                 .map(|&id| {
                     let (mut bids, mut asks) = (Vec::new(), Vec::new());
@@ -664,12 +687,30 @@ impl Publisher {
                     (id, bids, asks)
                 })
                 .collect();
-            let balances: Vec<((AccountId, AssetId), Balance)> = engine
+            let balances = engine
                 .accounts()
                 .flat_map(|a| a.balances.iter().enumerate().map(move |(i, b)| ((a.id, AssetId(i as u16)), *b)))
                 .collect();
-            (engine.last_sequence().unwrap_or(Sequence(0)), books, balances)
-        })?;
+            let _ = tx.send((engine.last_sequence().unwrap_or(Sequence(0)), books, balances));
+        };
+        match self.handle.try_read(Box::new(read)) {
+            Ok(ticket) => {
+                self.sampled.reading = Some((ticket, rx));
+                self.sampled.dirty = false;
+                self.sampled.at = Instant::now();
+                Ok(())
+            }
+            // The ring is full: the shard is busy, sample on a later turn.
+            Err(SubmitError::Backpressure) => Ok(()),
+            Err(e) => anyhow::bail!("sampling the shard: {e}"),
+        }
+    }
+
+    fn publish_sample(
+        &mut self,
+        (sequence, books, balances): SampleRead,
+        receipts: &mut Receipts,
+    ) -> anyhow::Result<()> {
         let time = wall_clock();
         let mut sent = Vec::new();
         for (id, bids, asks) in books {
