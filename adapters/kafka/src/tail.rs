@@ -9,8 +9,7 @@
 //! commits (a restarted ingress has no clients waiting on old decisions).
 //! [`TailConsumer::from_beginning`] reads what the topic still holds first, for a reader
 //! that folds the whole stream (the ingress's order view); [`TailConsumer::caught_up`]
-//! says when it has read what was there at creation. [`TailConsumer::follow`] reads several
-//! topics with one client (one fetch per broker covers them all, rather than one per topic).
+//! says when it has read what was there at creation.
 
 use std::time::Duration;
 
@@ -31,16 +30,14 @@ struct TailContext;
 impl ClientContext for TailContext {}
 impl ConsumerContext for TailContext {}
 
-/// Reads every partition of one or more topics from the moment it was created, or from the
-/// beginning of what the topics hold.
+/// Reads every partition of one topic from the moment it was created, or from the
+/// beginning of what the topic holds.
 pub struct TailConsumer {
     consumer: BaseConsumer<TailContext>,
-    topics: Vec<String>,
-    /// The first topic's partitions.
     partitions: Vec<i32>,
-    /// Per topic (index into `topics`) and partition: the high watermark at creation, and
-    /// whether a record at or beyond `high - 1` was read (or there was nothing to read).
-    start: std::sync::Mutex<Vec<(usize, i32, i64, bool)>>,
+    /// Per partition: the high watermark at creation, and whether a record at or beyond
+    /// `high - 1` was read (or there was nothing to read).
+    start: std::sync::Mutex<Vec<(i32, i64, bool)>>,
 }
 
 impl std::fmt::Debug for TailConsumer {
@@ -53,23 +50,16 @@ impl TailConsumer {
     /// Assigns every partition of `topic` at its current end. Blocks (bounded by
     /// [`TAIL_START_TIMEOUT_MS`]) for the metadata and watermarks.
     pub fn new(config: &KafkaConfig, topic: &str) -> Result<Self, ConsumeError> {
-        Self::assign(config, &[topic], false)
+        Self::assign(config, topic, false)
     }
 
     /// Assigns every partition of `topic` at its low watermark: the records the topic still
     /// holds come first, then new ones.
     pub fn from_beginning(config: &KafkaConfig, topic: &str) -> Result<Self, ConsumeError> {
-        Self::assign(config, &[topic], true)
+        Self::assign(config, topic, true)
     }
 
-    /// Assigns every partition of each of `topics` at its low watermark, like
-    /// [`TailConsumer::from_beginning`]; [`TailConsumer::poll_tagged`] says which topic a
-    /// record is from.
-    pub fn follow(config: &KafkaConfig, topics: &[&str]) -> Result<Self, ConsumeError> {
-        Self::assign(config, topics, true)
-    }
-
-    fn assign(config: &KafkaConfig, topics: &[&str], from_beginning: bool) -> Result<Self, ConsumeError> {
+    fn assign(config: &KafkaConfig, topic: &str, from_beginning: bool) -> Result<Self, ConsumeError> {
         let mut client = config.consumer_client_config();
         // No group membership is used (manual assignment, no commits); librdkafka still
         // wants a group id, which is harmless.
@@ -77,85 +67,60 @@ impl TailConsumer {
         let consumer: BaseConsumer<TailContext> = BaseConsumer::from_config_and_context(&client, TailContext)
             .map_err(|e| ConsumeError::Setup(e.to_string()))?;
         let timeout = Duration::from_millis(TAIL_START_TIMEOUT_MS);
-        let mut list = TopicPartitionList::new();
-        let mut start = Vec::new();
-        let mut first = Vec::new();
-        for (index, topic) in topics.iter().enumerate() {
-            let metadata =
-                consumer.fetch_metadata(Some(topic), timeout).map_err(|e| ConsumeError::Setup(e.to_string()))?;
-            let mut partitions: Vec<i32> = metadata
-                .topics()
-                .iter()
-                .filter(|t| t.name() == *topic && t.error().is_none())
-                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                .collect();
-            partitions.sort_unstable();
-            if partitions.is_empty() {
-                return Err(ConsumeError::Setup(format!("topic {topic} has no partitions (not created?)")));
-            }
-            for partition in &partitions {
-                let (low, high) = consumer
-                    .fetch_watermarks(topic, *partition, timeout)
-                    .map_err(|e| ConsumeError::Setup(e.to_string()))?;
-                let (offset, nothing_to_read) = if from_beginning { (low, low >= high) } else { (high, true) };
-                list.add_partition_offset(topic, *partition, Offset::Offset(offset))
-                    .map_err(|e| ConsumeError::Setup(e.to_string()))?;
-                start.push((index, *partition, high, nothing_to_read));
-            }
-            if index == 0 {
-                first = partitions;
-            }
+        let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| ConsumeError::Setup(e.to_string()))?;
+        let mut partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        partitions.sort_unstable();
+        if partitions.is_empty() {
+            return Err(ConsumeError::Setup(format!("topic {topic} has no partitions (not created?)")));
+        }
+        let mut list = TopicPartitionList::with_capacity(partitions.len());
+        let mut start = Vec::with_capacity(partitions.len());
+        for partition in &partitions {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, *partition, timeout)
+                .map_err(|e| ConsumeError::Setup(e.to_string()))?;
+            let (offset, nothing_to_read) = if from_beginning { (low, low >= high) } else { (high, true) };
+            list.add_partition_offset(topic, *partition, Offset::Offset(offset))
+                .map_err(|e| ConsumeError::Setup(e.to_string()))?;
+            start.push((*partition, high, nothing_to_read));
         }
         consumer.assign(&list).map_err(|e| ConsumeError::Setup(e.to_string()))?;
-        Ok(Self {
-            consumer,
-            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
-            partitions: first,
-            start: std::sync::Mutex::new(start),
-        })
+        Ok(Self { consumer, partitions, start: std::sync::Mutex::new(start) })
     }
 
     /// The next record, waiting up to `timeout`; `Ok(None)` when none arrived.
     pub fn poll(&self, timeout: Duration) -> Result<Option<InboundRecord>, ConsumeError> {
-        Ok(self.poll_tagged(timeout)?.map(|(_, record)| record))
-    }
-
-    /// The next record with the index (in the list given at creation) of its topic.
-    pub fn poll_tagged(&self, timeout: Duration) -> Result<Option<(usize, InboundRecord)>, ConsumeError> {
         match self.consumer.poll(timeout) {
             None => Ok(None),
             Some(Err(error)) => Err(ConsumeError::Kafka(error.to_string())),
             Some(Ok(message)) => {
-                let topic = self.topics.iter().position(|t| t == message.topic()).unwrap_or(0);
                 if let Ok(mut start) = self.start.lock()
-                    && let Some(entry) = start.iter_mut().find(|(t, p, _, _)| *t == topic && *p == message.partition())
+                    && let Some(entry) = start.iter_mut().find(|(p, _, _)| *p == message.partition())
                 {
-                    entry.3 |= message.offset() >= entry.2 - 1;
+                    entry.2 |= message.offset() >= entry.1 - 1;
                 }
-                let record = InboundRecord {
+                Ok(Some(InboundRecord {
                     partition: message.partition(),
                     offset: message.offset(),
                     key: message.key().map(<[u8]>::to_vec),
                     payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                };
-                Ok(Some((topic, record)))
+                }))
             }
         }
-    }
-
-    /// Whether each of the topics has been read, from its creation, up to where it ended
-    /// at creation (always true for [`TailConsumer::new`]); `topic` = `None` for all of them.
-    pub fn caught_up_on(&self, topic: Option<usize>) -> bool {
-        self.start.lock().is_ok_and(|start| start.iter().filter(|e| topic.is_none_or(|t| e.0 == t)).all(|e| e.3))
     }
 
     /// Whether every partition has been read up to where it ended at creation (always true
     /// for [`TailConsumer::new`]).
     pub fn caught_up(&self) -> bool {
-        self.caught_up_on(None)
+        self.start.lock().is_ok_and(|start| start.iter().all(|(_, _, done)| *done))
     }
 
-    /// The partitions being read (of the first topic).
+    /// The partitions being read.
     pub fn partitions(&self) -> &[i32] {
         &self.partitions
     }

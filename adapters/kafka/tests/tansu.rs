@@ -146,30 +146,6 @@ fn an_ingress_tail_sees_every_partition_of_executions() {
     assert!(seen.iter().all(|r| r.payload == b"new"), "nothing from before the tail started");
 }
 
-#[test]
-fn one_follower_reads_several_topics_from_their_beginning_and_tags_each_record() {
-    let config = private_config(&brokers(), "follow");
-    ensure_topics(&config).unwrap();
-    let producer = KafkaProducer::new(&config).unwrap();
-    producer.publish(TopicKind::Executions, "1", b"exec-old").unwrap().wait(DELIVERY_WAIT).unwrap();
-    producer.publish(TopicKind::Prices, "BTC-USD", b"price-old").unwrap().wait(DELIVERY_WAIT).unwrap();
-    let topics = [config.topics.executions.name.as_str(), config.topics.prices.name.as_str()];
-    let tail = TailConsumer::follow(&config, &topics).unwrap();
-    assert!(!tail.caught_up(), "two records held at start are not read yet");
-    producer.publish(TopicKind::Prices, "BTC-USD", b"price-new").unwrap().wait(DELIVERY_WAIT).unwrap();
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + WAIT;
-    while seen.len() < 3 && Instant::now() < deadline {
-        if let Some((topic, record)) = tail.poll_tagged(Duration::from_millis(100)).unwrap() {
-            seen.push((topic, String::from_utf8(record.payload).unwrap()));
-        }
-    }
-    seen.sort();
-    let expected = [(0, "exec-old"), (1, "price-new"), (1, "price-old")].map(|(t, p)| (t, p.to_owned()));
-    assert_eq!(seen, expected, "every record, tagged with its topic's index");
-    assert!(tail.caught_up_on(Some(0)) && tail.caught_up_on(Some(1)) && tail.caught_up());
-}
-
 /// A group member on its own thread (each member must keep polling to stay in the group).
 struct Member {
     assignment: Arc<Mutex<Vec<i32>>>,

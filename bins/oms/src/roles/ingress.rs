@@ -128,10 +128,10 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
     // From what the topics still hold: the read model is the whole stream, not what
     // happened since this process started. Not ready until both are read to where they
     // ended at start.
-    // One client for the three topics: one fetch per broker covers them all.
-    let topics = [&kafka.topics.executions.name, &kafka.topics.risk_events.name, &kafka.topics.prices.name];
-    let tail = TailConsumer::follow(kafka, &topics.map(String::as_str))
-        .context("following executions, risk-events and prices")?;
+    let tail = TailConsumer::from_beginning(kafka, &kafka.topics.executions.name).context("following executions")?;
+    let risk_tail =
+        TailConsumer::from_beginning(kafka, &kafka.topics.risk_events.name).context("following risk-events")?;
+    let prices_tail = TailConsumer::from_beginning(kafka, &kafka.topics.prices.name).context("following prices")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.http_threads).enable_all().build()?;
     // Redis's writer task needs the runtime.
     let redis = match &args.redis {
@@ -165,7 +165,9 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
         risk_caught_up: AtomicBool::new(false),
         prices_caught_up: AtomicBool::new(false),
     });
-    spawn_follower(&state, tail)?;
+    spawn_follower(&state, tail, "executions", |s| &s.executions_caught_up, decode_execution, fold_execution)?;
+    spawn_follower(&state, risk_tail, "risk-events", |s| &s.risk_caught_up, decode_risk_event, fold_position)?;
+    spawn_follower(&state, prices_tail, "prices", |s| &s.prices_caught_up, decode_price, fold_price)?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     let static_dir = args.static_dir.clone();
     runtime.block_on(async move {
@@ -204,64 +206,46 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
 /// stops and `/ready` turns 503.
 struct Poisoned;
 
-/// Topics the follower reads, in the order given to [`TailConsumer::follow`].
-const FOLLOWED: [&str; 3] = ["executions", "risk-events", "prices"];
-
-/// Follows `tail` (the [`FOLLOWED`] topics) on a thread of its own: marks each topic caught
-/// up once it has read what the topic held at start, decodes each record (an undecodable
-/// one is logged and skipped) and folds it. A poisoned lock stops it and `/ready` turns 503.
-fn spawn_follower(state: &Shared, tail: TailConsumer) -> anyhow::Result<()> {
-    let state = Arc::clone(state);
-    let follow = move || {
-        let flags = [&state.executions_caught_up, &state.risk_caught_up, &state.prices_caught_up];
-        let mut all_caught_up = false;
-        loop {
-            if !all_caught_up {
-                for (index, flag) in flags.iter().enumerate() {
-                    if !flag.load(Ordering::Relaxed) && tail.caught_up_on(Some(index)) {
-                        flag.store(true, Ordering::Release);
-                        tracing::info!(topic = FOLLOWED[index], "ingress: caught up");
-                    }
-                }
-                all_caught_up = flags.iter().all(|flag| flag.load(Ordering::Relaxed));
-            }
-            let (topic, record) = match tail.poll_tagged(Duration::from_millis(100)) {
-                Ok(Some(tagged)) => tagged,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "follower");
-                    continue;
-                }
-            };
-            let applied = match topic {
-                0 => fold_decoded(&state, &record, FOLLOWED[0], decode_execution, fold_execution),
-                1 => fold_decoded(&state, &record, FOLLOWED[1], decode_risk_event, fold_position),
-                _ => fold_decoded(&state, &record, FOLLOWED[2], decode_price, fold_price),
-            };
-            if applied.is_err() {
-                state.tail_alive.store(false, Ordering::Release);
-                return;
-            }
-        }
-    };
-    std::thread::Builder::new().name("oms-ingress-follow".into()).spawn(follow).context("spawning the follower")?;
-    Ok(())
-}
-
-/// Decodes one record with `decode` and folds it with `apply`; an undecodable record is
-/// logged and skipped.
-fn fold_decoded<M, E>(
-    state: &Ingress,
-    record: &InboundRecord,
-    topic: &str,
+/// Follows `tail` on a thread of its own: marks `caught_up` once it has read what the topic
+/// held at start, decodes each record with `decode` (an undecodable one is logged and
+/// skipped) and hands it to `apply`.
+fn spawn_follower<M: 'static, E: 'static>(
+    state: &Shared,
+    tail: TailConsumer,
+    topic: &'static str,
+    caught_up: fn(&Ingress) -> &AtomicBool,
     decode: fn(&[u8]) -> Result<M, E>,
     apply: fn(&Ingress, M, &InboundRecord) -> Result<(), Poisoned>,
-) -> Result<(), Poisoned> {
-    let Ok(message) = decode(&record.payload) else {
-        tracing::warn!(topic, partition = record.partition, offset = record.offset, "undecodable message");
-        return Ok(());
+) -> anyhow::Result<()> {
+    let state = Arc::clone(state);
+    let follow = move || loop {
+        let flag = caught_up(&state);
+        if !flag.load(Ordering::Relaxed) && tail.caught_up() {
+            flag.store(true, Ordering::Release);
+            tracing::info!(topic, partitions = ?tail.partitions(), "ingress: caught up");
+        }
+        let record = match tail.poll(Duration::from_millis(100)) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, topic, "follower");
+                continue;
+            }
+        };
+        let Ok(message) = decode(&record.payload) else {
+            tracing::warn!(topic, partition = record.partition, offset = record.offset, "undecodable message");
+            continue;
+        };
+        if apply(&state, message, &record).is_err() {
+            state.tail_alive.store(false, Ordering::Release);
+            return;
+        }
     };
-    apply(state, message, record)
+    std::thread::Builder::new()
+        .name(format!("oms-ingress-{topic}"))
+        .spawn(follow)
+        .with_context(|| format!("spawning the {topic} follower"))?;
+    Ok(())
 }
 
 /// An `executions` message: into the read model, then to the command waiting for it.
