@@ -42,7 +42,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use oms_core::model::{Action, AdminApplied, Event, InstrumentId, Price, Quantity, Side};
+use oms_core::model::{Action, AdminApplied, Event, InstrumentId, Price, Quantity};
 use oms_core::pipeline::{EngineHandle, Outcome, SubmitError, Ticket, WaitError};
 use oms_core::prelude::Engine;
 use rustc_hash::FxHashMap;
@@ -539,7 +539,9 @@ impl AppState {
             let depth = self.config().book_depth;
             let ids: Vec<InstrumentId> = self.catalog().listings().iter().map(|l| l.instrument.id()).collect();
             let Ok(snapshots) = self
-                .read(move |engine| ids.iter().map(|id| (*id, snapshot(engine, *id, depth))).collect::<Vec<_>>())
+                .read(move |engine| {
+                    ids.iter().map(|id| (*id, BookSnapshot::read(engine, *id, depth))).collect::<Vec<_>>()
+                })
                 .await
             else {
                 continue;
@@ -592,14 +594,6 @@ impl AppState {
 
 /// Levels per side in the cached `orderbook:{symbol}` (the REST route's default depth).
 const BOOK_CACHE_DEPTH: usize = 50;
-
-/// Top `depth` levels per side, best first.
-pub(crate) fn snapshot(engine: &Engine, instrument: InstrumentId, depth: usize) -> BookSnapshot {
-    let mut book = BookSnapshot::default();
-    engine.depth(instrument, Side::Buy, depth, |l| book.bids.push((l.price, l.quantity)));
-    engine.depth(instrument, Side::Sell, depth, |l| book.asks.push((l.price, l.quantity)));
-    book
-}
 
 fn submit_problem(error: SubmitError) -> Problem {
     match error {

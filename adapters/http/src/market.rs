@@ -183,6 +183,15 @@ pub struct BookSnapshot {
 }
 
 impl BookSnapshot {
+    /// The top `depth` levels per side of `instrument`, best first (run on the engine
+    /// thread; `sequence` is left 0 for the caller to set).
+    pub fn read(engine: &oms_core::prelude::Engine, instrument: InstrumentId, depth: usize) -> Self {
+        let mut book = BookSnapshot::default();
+        engine.depth(instrument, oms_core::model::Side::Buy, depth, |l| book.bids.push((l.price, l.quantity)));
+        engine.depth(instrument, oms_core::model::Side::Sell, depth, |l| book.asks.push((l.price, l.quantity)));
+        book
+    }
+
     /// Levels that differ from `previous` (quantity 0 = removed), per side.
     pub fn delta_from(&self, previous: &BookSnapshot) -> (Levels, Levels) {
         (side_delta(&previous.bids, &self.bids), side_delta(&previous.asks, &self.asks))

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::dto::format_time;
 use crate::orders::respond;
 use crate::problem::Problem;
-use crate::{AppState, render, snapshot};
+use crate::{AppState, render};
 
 /// `GET /api/instruments`.
 #[utoipa::path(get, path = "/api/instruments", responses((status = 200, body = Vec<crate::openapi::InstrumentView>)))]
@@ -51,7 +51,9 @@ pub(crate) async fn orderbook(
                 (id, listing.instrument)
             };
             let (book, sequence) = state
-                .read(move |engine| (snapshot(engine, id, depth), engine.last_sequence().map_or(0, |s| s.0)))
+                .read(move |engine| {
+                    (crate::market::BookSnapshot::read(engine, id, depth), engine.last_sequence().map_or(0, |s| s.0))
+                })
                 .await?;
             Ok(Json(crate::reads::orderbook_json(&symbol, &instrument, sequence, &book, depth)).into_response())
         }

@@ -32,6 +32,7 @@ use crossbeam_channel::{Receiver, Sender};
 use oms_core::pipeline::{EngineHandle, SubmitError, Subscription, Ticket};
 use oms_core::prelude::*;
 use oms_core::risk::{Balance, Position};
+use oms_http::market::BookSnapshot;
 use oms_kafka::messages::{
     Catalog, CommandOrigin, InboundCommand, decode_command, encode_command_events, encode_position,
 };
@@ -424,12 +425,9 @@ struct Publisher {
     sampled: Sampled,
 }
 
-/// Levels of one side of a book, best first.
-type Levels = Vec<(Price, Quantity)>;
-
 /// What one sample read: the sequence it is as of, each owned instrument's levels, and every
 /// account's balance per asset.
-type SampleRead = (Sequence, Vec<(InstrumentId, Levels, Levels)>, Vec<((AccountId, AssetId), Balance)>);
+type SampleRead = (Sequence, Vec<(InstrumentId, BookSnapshot)>, Vec<((AccountId, AssetId), Balance)>);
 
 /// What a shard last published of its books and balances: the next sample publishes only
 /// what differs. Starts empty, so a shard's first sample publishes every non-empty book and
@@ -438,7 +436,7 @@ struct Sampled {
     shard: u32,
     /// Instruments whose books this shard holds (their symbols hash to its partition).
     instruments: Vec<InstrumentId>,
-    books: BTreeMap<InstrumentId, (Levels, Levels)>,
+    books: BTreeMap<InstrumentId, BookSnapshot>,
     balances: BTreeMap<(AccountId, AssetId), Balance>,
     /// A command or an expiry changed something since the last sample. A read travels as a
     /// journaled heartbeat, so sampling only when something changed keeps an idle shard
@@ -678,15 +676,7 @@ impl Publisher {
         let ids = self.sampled.instruments.clone();
         let (tx, rx) = crossbeam_channel::bounded(1);
         let read = move |engine: &Engine| {
-            let books = ids
-                .iter()
-                .map(|&id| {
-                    let (mut bids, mut asks) = (Vec::new(), Vec::new());
-                    engine.depth(id, Side::Buy, BOOK_LEVELS, |l| bids.push((l.price, l.quantity)));
-                    engine.depth(id, Side::Sell, BOOK_LEVELS, |l| asks.push((l.price, l.quantity)));
-                    (id, bids, asks)
-                })
-                .collect();
+            let books = ids.iter().map(|&id| (id, BookSnapshot::read(engine, id, BOOK_LEVELS))).collect();
             let balances = engine
                 .accounts()
                 .flat_map(|a| a.balances.iter().enumerate().map(move |(i, b)| ((a.id, AssetId(i as u16)), *b)))
@@ -713,20 +703,15 @@ impl Publisher {
     ) -> anyhow::Result<()> {
         let time = wall_clock();
         let mut sent = Vec::new();
-        for (id, bids, asks) in books {
+        for (id, book) in books {
             // Unseen counts as empty: an instrument with no orders yet publishes nothing.
-            let unchanged = self
-                .sampled
-                .books
-                .get(&id)
-                .map_or(bids.is_empty() && asks.is_empty(), |(b, a)| *b == bids && *a == asks);
-            if unchanged {
+            if self.sampled.books.get(&id).cloned().unwrap_or_default() == book {
                 continue;
             }
             let instrument = self.positions.instruments.get(&id).context("instrument of a book")?;
-            let message = oms_kafka::messages::encode_book(sequence, instrument, &bids, &asks, time)?;
+            let message = oms_kafka::messages::encode_book(sequence, instrument, &book.bids, &book.asks, time)?;
             sent.push(self.producer.publish_message(&message)?);
-            self.sampled.books.insert(id, (bids, asks));
+            self.sampled.books.insert(id, book);
         }
         for (key, balance) in balances {
             let Some(asset) = self.positions.assets.get(&key.1) else { continue };

@@ -645,12 +645,7 @@ async fn kill_switch(State(state): State<Shared>, headers: HeaderMap, body: axum
                 while let Some(joined) = decisions.join_next().await {
                     let messages =
                         joined.map_err(|_| Problem::unavailable("unavailable", "kill switch task failed"))??;
-                    refusal = refusal.or_else(|| {
-                        messages.iter().find_map(|m| match m {
-                            ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
-                            _ => None,
-                        })
-                    });
+                    refusal = refusal.or_else(|| refusal_of(&messages));
                 }
                 if let Some(code) = refusal {
                     return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}")));
@@ -747,11 +742,7 @@ impl Ingress {
         id: OrderId,
         messages: &[ExecutionMessage],
     ) -> Result<Response, Problem> {
-        let refusal = messages.iter().find_map(|m| match m {
-            ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
-            _ => None,
-        });
-        if let Some(code) = refusal {
+        if let Some(code) = refusal_of(messages) {
             return Err(if code == RejectReason::UnknownOrder.code() {
                 Problem::not_found("unknown_order", format!("no working order {}", id.0))
             } else {
@@ -813,6 +804,14 @@ impl Ingress {
             waiting.remove(id);
         }
     }
+}
+
+/// The engine's refusal code of a command, from its `commandResult`.
+fn refusal_of(messages: &[ExecutionMessage]) -> Option<String> {
+    messages.iter().find_map(|m| match m {
+        ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
+        _ => None,
+    })
 }
 
 /// The HTTP answer from a command's messages: the order (accepted, cancelled or rejected)
