@@ -91,6 +91,12 @@ pub struct ServeFlags {
     /// much latency per hop.
     #[arg(long, env = "OMS_KAFKA_FETCH_WAIT_MS")]
     pub kafka_fetch_wait_ms: Option<u32>,
+    /// How long a producer batch may wait for more messages, `linger.ms` (default 2). Longer
+    /// batches cost the broker fewer requests per message, so a broker short of CPU answers
+    /// sooner under load; at low rates every message waits this long on each hop
+    /// (docs/benchmarks.md §7.1 measures both).
+    #[arg(long, env = "OMS_KAFKA_LINGER_MS")]
+    pub kafka_linger_ms: Option<u32>,
     /// Transport security to the brokers: `plaintext` (default), `tls`, or `scram-sha-512` /
     /// `scram-sha-256` (TLS + SASL/SCRAM, Amazon MSK's `scram` mode on port 9096).
     #[arg(long, env = "OMS_KAFKA_SECURITY")]
@@ -147,6 +153,7 @@ struct FileSettings {
     kafka_session_timeout_ms: Option<u32>,
     kafka_topic_prefix: Option<String>,
     kafka_fetch_wait_ms: Option<u32>,
+    kafka_linger_ms: Option<u32>,
     kafka_security: Option<String>,
     kafka_sasl_username: Option<String>,
     redis: Option<String>,
@@ -230,11 +237,14 @@ impl ServeFlags {
             kafka: match self.kafka.or(file.kafka) {
                 Some(brokers) => Some(KafkaArgs::new(
                     brokers,
-                    self.kafka_partitions.or(file.kafka_partitions),
-                    self.kafka_replication.or(file.kafka_replication),
-                    self.kafka_session_timeout_ms.or(file.kafka_session_timeout_ms),
-                    self.kafka_topic_prefix.or(file.kafka_topic_prefix),
-                    self.kafka_fetch_wait_ms.or(file.kafka_fetch_wait_ms),
+                    KafkaTuningFlags {
+                        partitions: self.kafka_partitions.or(file.kafka_partitions),
+                        replication: self.kafka_replication.or(file.kafka_replication),
+                        session_timeout_ms: self.kafka_session_timeout_ms.or(file.kafka_session_timeout_ms),
+                        prefix: self.kafka_topic_prefix.or(file.kafka_topic_prefix),
+                        fetch_wait_ms: self.kafka_fetch_wait_ms.or(file.kafka_fetch_wait_ms),
+                        linger_ms: self.kafka_linger_ms.or(file.kafka_linger_ms),
+                    },
                     security(
                         self.kafka_security.or(file.kafka_security).as_deref(),
                         self.kafka_sasl_username.or(file.kafka_sasl_username),
@@ -266,16 +276,20 @@ pub struct KafkaArgs {
     pub config: oms_kafka::KafkaConfig,
 }
 
+/// The `--kafka-*` tuning flags (CLI over file), each optional: absent means the adapter's
+/// default.
+struct KafkaTuningFlags {
+    partitions: Option<i32>,
+    replication: Option<i32>,
+    session_timeout_ms: Option<u32>,
+    prefix: Option<String>,
+    fetch_wait_ms: Option<u32>,
+    linger_ms: Option<u32>,
+}
+
 impl KafkaArgs {
-    fn new(
-        brokers: String,
-        partitions: Option<i32>,
-        replication: Option<i32>,
-        session_timeout_ms: Option<u32>,
-        prefix: Option<String>,
-        fetch_wait_ms: Option<u32>,
-        security: oms_kafka::Security,
-    ) -> anyhow::Result<Self> {
+    fn new(brokers: String, flags: KafkaTuningFlags, security: oms_kafka::Security) -> anyhow::Result<Self> {
+        let KafkaTuningFlags { partitions, replication, session_timeout_ms, prefix, fetch_wait_ms, linger_ms } = flags;
         anyhow::ensure!(!brokers.trim().is_empty(), "--kafka needs at least one broker address");
         let mut config = oms_kafka::KafkaConfig::new(&brokers);
         config.security = security;
@@ -296,6 +310,10 @@ impl KafkaArgs {
         if let Some(wait) = fetch_wait_ms {
             anyhow::ensure!((1..=500).contains(&wait), "--kafka-fetch-wait-ms must be 1..=500");
             config.consumer.fetch_wait_ms_max = wait;
+        }
+        if let Some(linger) = linger_ms {
+            anyhow::ensure!(linger <= 1_000, "--kafka-linger-ms must be 0..=1000");
+            config.producer.linger_ms = linger;
         }
         if let Some(prefix) = prefix {
             anyhow::ensure!(
