@@ -19,7 +19,7 @@ use crate::problem::Problem;
 /// `GET /api/account`.
 #[utoipa::path(get, path = "/api/account", responses((status = 200, body = crate::openapi::AccountView), (status = 401, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn whoami(Caller(caller): Caller) -> Response {
-    Json(json!({ "accountId": caller.account.0.to_string(), "admin": caller.admin })).into_response()
+    Json(crate::reads::account_json(&caller)).into_response()
 }
 
 /// `GET /api/demo/accounts` (demo mode only).

@@ -296,3 +296,8 @@ pub fn balance_json(asset: &oms_core::model::Asset, balance: &oms_core::risk::Ba
         "reserved": asset.amount_to_decimal(balance.reserved).to_string(),
     })
 }
+
+/// The `GET /api/account` body: who a key belongs to.
+pub fn account_json(caller: &crate::auth::Principal) -> Value {
+    json!({ "accountId": caller.account.0.to_string(), "admin": caller.admin })
+}

@@ -3,10 +3,10 @@
 //! durable event stream; a client that falls behind is told `lagged` and disconnected, so
 //! it resyncs instead of silently missing updates.
 //!
-//! The session loop ([`relay`]), the subscription handling ([`MarketSubscriptions`]) and
-//! the order-stream messages ([`order_update`], [`fill_update`]) are public so that the
-//! split deployment's ingress, which is fed by Kafka rather than by an engine, serves the
-//! same streams with the same JSON.
+//! The session loop ([`relay`]), the market-data session ([`serve_market`]), the key check
+//! ([`KeyQuery`]) and the order-stream messages ([`order_update`], [`fill_update`]) are
+//! public so that the split deployment's ingress, which is fed by Kafka rather than by an
+//! engine, serves the same streams with the same JSON.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::auth::{ApiKeys, Principal};
 use crate::catalog::Catalog;
 use crate::history::{ExecutionRecord, OrderRecord};
 use crate::market::{BookSnapshot, INTERVALS, Ticker};
@@ -43,16 +44,38 @@ pub(crate) async fn market_data(State(state): State<AppState>, upgrade: WebSocke
 
 async fn market_session(state: AppState, socket: WebSocket) {
     state.0.metrics.ws_clients.fetch_add(1, Ordering::Relaxed);
+    serve_market(
+        socket,
+        state.0.stream.subscribe(),
+        || state.catalog(),
+        |id| state.book(id),
+        |id| state.market().ticker(id),
+    )
+    .await;
+    state.0.metrics.ws_clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Runs one `/ws/market-data` session over `feed`: the client's (un)subscribe requests are
+/// answered with snapshots from `book`, and each feed item is sent as the subscribed
+/// channels' messages (tickers from `ticker`). The catalog is read through `catalog` on
+/// every message, so a server whose catalog can change hands out a guard. `--role all` and
+/// the split deployment's ingress both serve the stream with this.
+pub async fn serve_market<C: std::ops::Deref<Target = Catalog>>(
+    socket: WebSocket,
+    feed: broadcast::Receiver<std::sync::Arc<StreamItem>>,
+    catalog: impl Fn() -> C,
+    book: impl Fn(InstrumentId) -> BookSnapshot,
+    ticker: impl Fn(InstrumentId) -> Ticker,
+) {
     let subscriptions = std::sync::Mutex::new(MarketSubscriptions::default());
     let lock = || subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     relay(
         socket,
-        state.0.stream.subscribe(),
-        |text| lock().handle(&state.catalog(), text, |id| state.book(id)),
-        |item| lock().messages(&state.catalog(), |id| state.market().ticker(id), item),
+        feed,
+        |text| lock().handle(&catalog(), text, &book),
+        |item| lock().messages(&catalog(), &ticker, item),
     )
     .await;
-    state.0.metrics.ws_clients.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Runs one WebSocket session: every `feed` item is sent as the messages `render` makes of
@@ -92,7 +115,7 @@ pub async fn relay<T: Clone>(
 
 /// A `/ws/market-data` client's channels, per instrument.
 #[derive(Debug, Default)]
-pub struct MarketSubscriptions(HashSet<(String, InstrumentId)>);
+pub(crate) struct MarketSubscriptions(HashSet<(String, InstrumentId)>);
 
 impl MarketSubscriptions {
     /// Applies a (un)subscribe request; returns the messages to send (book snapshots from
@@ -181,11 +204,19 @@ impl MarketSubscriptions {
     }
 }
 
-/// Query of `/ws/orders`.
+/// Query of `/ws/orders` (browsers cannot set headers on a WebSocket handshake, so the key
+/// comes as `?apiKey=`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct KeyQuery {
+pub struct KeyQuery {
     api_key: Option<String>,
+}
+
+impl KeyQuery {
+    /// Whose key this is, if it is one of `keys`.
+    pub fn principal(&self, keys: &ApiKeys) -> Option<Principal> {
+        self.api_key.as_deref().and_then(|k| keys.resolve(k))
+    }
 }
 
 /// `GET /ws/orders?apiKey=`.
@@ -194,7 +225,7 @@ pub(crate) async fn orders(
     Query(query): Query<KeyQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let Some(principal) = query.api_key.as_deref().and_then(|k| state.keys().resolve(k)) else {
+    let Some(principal) = query.principal(state.keys()) else {
         return Problem::unauthorized().into_response();
     };
     upgrade.on_upgrade(move |socket| orders_session(state, socket, principal.account))

@@ -661,7 +661,7 @@ async fn kill_switch(State(state): State<Shared>, headers: HeaderMap, body: axum
 /// `GET /api/account`: who the key belongs to.
 async fn account(State(state): State<Shared>, headers: HeaderMap) -> Response {
     match caller(&state, &headers) {
-        Ok(p) => Json(json!({ "accountId": p.account.0.to_string(), "admin": p.admin })).into_response(),
+        Ok(p) => Json(reads::account_json(&p)).into_response(),
         Err(problem) => problem.into_response(),
     }
 }
@@ -669,10 +669,10 @@ async fn account(State(state): State<Shared>, headers: HeaderMap) -> Response {
 /// `GET /ws/orders?apiKey=`: the account's order and fill updates.
 async fn ws_orders(
     State(state): State<Shared>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(query): Query<ws::KeyQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let Some(principal) = query.get("apiKey").and_then(|key| state.keys.resolve(key)) else {
+    let Some(principal) = query.principal(&state.keys) else {
         return Problem::unauthorized().into_response();
     };
     let feed = state.account_feed.subscribe();
@@ -692,16 +692,9 @@ async fn ws_orders(
 async fn ws_market_data(State(state): State<Shared>, upgrade: WebSocketUpgrade) -> Response {
     let feed = state.market_feed.subscribe();
     upgrade.on_upgrade(move |socket| async move {
-        let subscriptions = Mutex::new(ws::MarketSubscriptions::default());
-        let lock = || subscriptions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let market = || state.market.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        ws::relay(
-            socket,
-            feed,
-            |text| lock().handle(&state.catalog, text, |id| market().book(id)),
-            |item| lock().messages(&state.catalog, |id| market().data().ticker(id), item),
-        )
-        .await;
+        ws::serve_market(socket, feed, || &state.catalog, |id| market().book(id), |id| market().data().ticker(id))
+            .await;
     })
 }
 
