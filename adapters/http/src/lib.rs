@@ -29,6 +29,8 @@ pub mod reads;
 mod render;
 pub mod ws;
 
+pub use openapi::api_document;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -262,3 +262,9 @@ pub(crate) struct ApiDoc;
 pub(crate) async fn document() -> Response {
     Json(ApiDoc::openapi()).into_response()
 }
+
+/// The OpenAPI document of `--role all`'s API, for a server that serves the same API (or,
+/// after removing paths, part of it).
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

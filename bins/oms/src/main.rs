@@ -84,7 +84,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 !keys.is_empty(),
                 "--role ingress needs --api-keys <file> (or --demo): nobody could call it"
             );
-            return roles::ingress::run(&args, &kafka.config, market, keys);
+            return roles::ingress::run(&args, &kafka.config, market, keys, demo.as_ref().map(demo::Demo::listing));
         }
         ("ingress", None) => anyhow::bail!("--role ingress needs --kafka <brokers>"),
         (role, _) => anyhow::bail!("unknown role {role:?} (all, ingress, engine or persister)"),

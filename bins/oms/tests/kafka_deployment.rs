@@ -556,6 +556,32 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     });
     let account = common::http(port, "GET", "/api/account", key, None, "").json();
     assert_eq!(account["accountId"], "1", "{account}");
+    // Every operation the ingress documents is routed: an unrouted one would answer 405, a
+    // bare 404, or (a GET) the dashboard's fallback page. Asked without a key, so nothing
+    // changes. The shard-local routes it does not serve are not in its document.
+    let document = common::http(port, "GET", "/api/openapi.json", None, None, "").json();
+    let paths = document["paths"].as_object().expect("paths");
+    for unserved in ["/api/risk/limits", "/api/risk/validate"] {
+        assert!(!paths.contains_key(unserved), "{unserved} is documented but not served");
+    }
+    let mut operations = 0;
+    for (path, item) in paths {
+        let concrete = path.replace("{symbol}", "BTC-USD").replace("{order_id}", "1");
+        for method in item.as_object().expect("path item").keys() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let reply = common::http(port, &method.to_uppercase(), &concrete, None, None, "");
+            let routed = reply.status != 405
+                && (reply.status != 404 || reply.body.contains("\"code\""))
+                && !reply.body.contains("dashboard-marker");
+            assert!(routed, "{method} {path} is documented but not routed: {} {}", reply.status, reply.body);
+            operations += 1;
+        }
+    }
+    assert!(operations >= 15, "the document lists the API ({operations} operations)");
+    let demo = common::http(port, "GET", "/api/demo/accounts", None, None, "");
+    assert_eq!((demo.status, demo.json()["code"].as_str()), (404, Some("not_demo")), "without --demo: {}", demo.body);
     let mut orders_ws = Socket::connect(port, &format!("/ws/orders?apiKey={}", KEYS[0]));
     let mut market_ws = Socket::connect(port, "/ws/market-data");
     market_ws.send(r#"{"op":"subscribe","channels":["book","trades"],"symbols":["BTC-USD"]}"#);

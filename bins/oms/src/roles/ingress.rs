@@ -42,7 +42,7 @@ use oms_http::auth::{ApiKeys, Principal};
 use oms_http::dto::{AmendBody, KillSwitchBody, PlaceOrder};
 use oms_http::idempotency::IdempotencyStore;
 use oms_http::problem::Problem;
-use oms_http::{StreamItem, reads, ws};
+use oms_http::{DemoAccount, StreamItem, reads, ws};
 use oms_kafka::messages::{
     ExecutionMessage, InboundCommand, PriceMessage, RiskEventMessage, decode_execution, decode_price,
     decode_risk_event, encode_command,
@@ -116,8 +116,19 @@ type AccountUpdates = Vec<(AccountId, Value)>;
 /// Items a WebSocket feed buffers for its slowest client before that client is cut.
 const FEED_CAPACITY: usize = 1 << 14;
 
-/// Runs the ingress role until SIGTERM/SIGINT.
-pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys) -> anyhow::Result<()> {
+/// `--role all` paths the ingress does not serve: they need one shard's state (limits are
+/// per shard, docs/adr/0003-scale-out.md), so its `/api/openapi.json` leaves them out.
+const NOT_SERVED: [&str; 2] = ["/api/risk/validate", "/api/risk/limits"];
+
+/// Runs the ingress role until SIGTERM/SIGINT. `demo_accounts` (with `--demo`) are listed
+/// at `GET /api/demo/accounts`, as `--role all` does.
+pub fn run(
+    args: &ServeArgs,
+    kafka: &KafkaConfig,
+    market: &Market,
+    keys: ApiKeys,
+    demo_accounts: Option<Vec<DemoAccount>>,
+) -> anyhow::Result<()> {
     let ensured = oms_kafka::topics::ensure_topics(kafka).context("ensuring the Kafka topics")?;
     let partitions = ensured
         .iter()
@@ -180,6 +191,18 @@ pub fn run(args: &ServeArgs, kafka: &KafkaConfig, market: &Market, keys: ApiKeys
             .route("/api/market-data/candles/{symbol}", get(candles))
             .route("/api/market-data/orderbook/{symbol}", get(orderbook))
             .route("/api/account", get(account))
+            .route("/api/openapi.json", get(|| async { Json(openapi_document()) }))
+            .route(
+                "/api/demo/accounts",
+                get(move || async move {
+                    match demo_accounts {
+                        Some(accounts) => Json(accounts).into_response(),
+                        None => {
+                            Problem::not_found("not_demo", "demo accounts are only listed with --demo").into_response()
+                        }
+                    }
+                }),
+            )
             .route("/api/admin/kill-switch", post(kill_switch))
             .route("/ws/orders", get(ws_orders))
             .route("/ws/market-data", get(ws_market_data))
@@ -656,6 +679,13 @@ async fn kill_switch(State(state): State<Shared>, headers: HeaderMap, body: axum
             result.unwrap_or_else(IntoResponse::into_response)
         })
         .await
+}
+
+/// `--role all`'s OpenAPI document without the paths the ingress does not serve.
+fn openapi_document() -> impl serde::Serialize {
+    let mut document = oms_http::api_document();
+    document.paths.paths.retain(|path, _| !NOT_SERVED.contains(&path.as_str()));
+    document
 }
 
 /// `GET /api/account`: who the key belongs to.
