@@ -5,9 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use oms_core::model::{
-    Action, CancelOrder, MassCancel, Order, OrderId, OrderStatus, Quantity, RejectReason, Timestamp,
-};
+use oms_core::model::{Action, CancelOrder, MassCancel, OrderId, OrderStatus, RejectReason};
 use serde_json::json;
 
 use crate::AppState;
@@ -61,11 +59,13 @@ async fn place_inner(state: &AppState, account: oms_core::model::AccountId, body
     let id = OrderId(ticket.sequence.0);
     if let Some(reason) = outcome.reject.filter(|_| outcome.status == Some(OrderStatus::Rejected)) {
         state.0.metrics.order("rejected", reason.code());
-        let order = rejected_order(id, &new_order);
+        let order = crate::reads::rejected_order(id, &new_order).order;
         state.0.history.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert_rejected(order, reason);
         let history = state.history();
         let record = history.order(id).ok_or_else(|| Problem::unavailable("unavailable", "order not projected"))?;
-        return Ok((StatusCode::OK, Json(render::order(&state.catalog(), record, Some(Vec::new())))).into_response());
+        return Ok(
+            (StatusCode::OK, Json(crate::reads::placed_order_json(&state.catalog(), record, []))).into_response()
+        );
     }
     state.0.metrics.order("accepted", "none");
     let history = state.history();
@@ -75,36 +75,9 @@ async fn place_inner(state: &AppState, account: oms_core::model::AccountId, body
         .executions_of(account)
         .take_while(|e| e.sequence >= ticket.sequence.0)
         .filter(|e| e.order_id == id)
-        .map(|e| render::execution(&catalog, e, false))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
         .collect();
-    Ok((StatusCode::CREATED, Json(render::order(&catalog, record, Some(fills)))).into_response())
-}
-
-fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder) -> Order {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    Order {
-        id,
-        account: request.account,
-        client_order_id: request.client_order_id,
-        instrument: request.instrument,
-        side: request.side,
-        order_type: request.order_type,
-        time_in_force: request.time_in_force,
-        self_trade_prevention: request.self_trade_prevention,
-        post_only: request.post_only,
-        reduce_only: request.reduce_only,
-        status: OrderStatus::Rejected,
-        price: request.price.unwrap_or_default(),
-        stop_price: request.stop_price,
-        quantity: request.quantity,
-        filled: Quantity::ZERO,
-        leaves: Quantity::ZERO,
-        expire_time: request.expire_time,
-        created: Timestamp(now),
-    }
+    Ok((StatusCode::CREATED, Json(crate::reads::placed_order_json(&catalog, record, fills.into_iter().rev())))
+        .into_response())
 }
 
 /// `GET /api/orders/{orderId}`.

@@ -137,6 +137,44 @@ pub fn order_json(catalog: &Catalog, record: &OrderRecord) -> Value {
     render::order(catalog, record, None)
 }
 
+/// An order as `POST /api/orders` answers it: with its fills (oldest first), each without
+/// the order's own fields.
+pub fn placed_order_json<'a>(
+    catalog: &Catalog,
+    record: &OrderRecord,
+    fills: impl IntoIterator<Item = &'a ExecutionRecord>,
+) -> Value {
+    render::order(catalog, record, Some(fills.into_iter().map(|e| render::execution(catalog, e, false)).collect()))
+}
+
+/// The record of an order the engine refused as it came in: never in the book, so the
+/// request is all there is to show.
+pub fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder) -> OrderRecord {
+    use oms_core::model::{Order, OrderStatus, Quantity, Timestamp};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let order = Order {
+        id,
+        account: request.account,
+        client_order_id: request.client_order_id,
+        instrument: request.instrument,
+        side: request.side,
+        order_type: request.order_type,
+        time_in_force: request.time_in_force,
+        self_trade_prevention: request.self_trade_prevention,
+        post_only: request.post_only,
+        reduce_only: request.reduce_only,
+        status: OrderStatus::Rejected,
+        price: request.price.unwrap_or_default(),
+        stop_price: request.stop_price,
+        quantity: request.quantity,
+        filled: Quantity::ZERO,
+        leaves: Quantity::ZERO,
+        expire_time: request.expire_time,
+        created: Timestamp(now),
+    };
+    OrderRecord { order, reject_reason: None, filled_value: 0, updated: order.created }
+}
+
 /// Fills as the API lists them: `{"executions": [...]}`.
 pub fn executions_json(catalog: &Catalog, fills: &[ExecutionRecord]) -> Value {
     let list: Vec<_> = fills.iter().map(|e| render::execution(catalog, e, true)).collect();

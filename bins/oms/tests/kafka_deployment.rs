@@ -285,6 +285,16 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
     );
     let reply = common::try_http(port, "POST", "/api/orders", Some(KEYS[1]), None, &sweep).expect("answered");
     assert_eq!((reply.status, reply.json()["status"].as_str()), (201, Some("FILLED")), "{}", reply.body);
+    // The answer is the order as `--role all` shows it: filled, with its own fills (the
+    // taker side of each trade, never the makers' — those are other accounts' fills).
+    let swept = reply.json();
+    let decimal =
+        |v: &serde_json::Value| rust_decimal::Decimal::from_str_exact(v.as_str().expect("decimal")).expect("decimal");
+    assert_eq!((decimal(&swept["filledQuantity"]), decimal(&swept["remainingQuantity"])), (bids, 0.into()), "{swept}");
+    assert_eq!((swept["type"].as_str(), swept["averagePrice"].is_string()), (Some("limit"), true), "{swept}");
+    let fills = swept["fills"].as_array().expect("fills");
+    assert!(fills.iter().all(|f| f["liquidity"] == "taker" && f.get("accountId").is_none()), "{swept}");
+    assert_eq!(fills.iter().map(|f| decimal(&f["quantity"])).sum::<rust_decimal::Decimal>(), bids, "{swept}");
     acknowledged.insert("sweep".into(), (1, reply.json()["orderId"].as_str().expect("id").parse().expect("numeric")));
     let resting =
         common::try_http(port, "GET", &format!("/api/orders/{}", acknowledged["resting"].1), Some(KEYS[0]), None, "")

@@ -362,7 +362,7 @@ async fn place_once(state: &Ingress, principal: Principal, body: &[u8]) -> Respo
         };
         let messages = state.decide(&command, None).await?;
         state.placed.fetch_add(1, Ordering::Relaxed);
-        Ok::<_, Problem>(answer(&messages, StatusCode::CREATED))
+        state.placed_order(principal, &new_order, &messages)
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -778,6 +778,52 @@ impl Ingress {
         Ok(Json(reads::order_json(&self.catalog, record)).into_response())
     }
 
+    /// The answer to a placed order, as `--role all` gives it: the order as the view folded
+    /// it (the decision's messages are folded before its client is woken) with its fills,
+    /// oldest first; 200 with `status: REJECTED` when the engine refused it.
+    fn placed_order(
+        &self,
+        principal: Principal,
+        request: &NewOrder,
+        messages: &[ExecutionMessage],
+    ) -> Result<Response, Problem> {
+        let lost = |what: String| Problem::unavailable("unavailable", what);
+        let result = messages
+            .iter()
+            .find_map(|m| match m {
+                ExecutionMessage::CommandResult(r) => Some(r),
+                _ => None,
+            })
+            .ok_or_else(|| lost("the decision came without its commandResult".into()))?;
+        let sequence = oms_kafka::messages::wire::parse_order_id("sequence", &result.header.sequence)
+            .map_err(|e| lost(e.to_string()))?;
+        let id = match &result.order_id {
+            Some(text) => {
+                oms_kafka::messages::wire::parse_order_id("orderId", text).map_err(|e| lost(e.to_string()))?
+            }
+            None => sequence,
+        };
+        if let Some(code) = &result.reject_reason {
+            let mut order = reads::placed_order_json(&self.catalog, &reads::rejected_order(id, request), []);
+            order["rejectReason"] = Value::from(code.as_str());
+            return Ok((StatusCode::OK, Json(order)).into_response());
+        }
+        let view = self.view()?;
+        let history = view.history();
+        let record = history
+            .order(id)
+            .filter(|r| r.order.account == principal.account)
+            .ok_or_else(|| lost(format!("order {} was decided but is not in the read model", id.0)))?;
+        // Newest first; this order's fills are all from its own command or later.
+        let fills: Vec<_> = history
+            .executions_of(principal.account)
+            .take_while(|e| e.sequence >= sequence.0)
+            .filter(|e| e.order_id == id)
+            .collect();
+        Ok((StatusCode::CREATED, Json(reads::placed_order_json(&self.catalog, record, fills.into_iter().rev())))
+            .into_response())
+    }
+
     fn command_id(&self) -> String {
         format!("{}-{}", self.instance, self.next_command.fetch_add(1, Ordering::Relaxed))
     }
@@ -835,42 +881,6 @@ fn refusal_of(messages: &[ExecutionMessage]) -> Option<String> {
         ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
         _ => None,
     })
-}
-
-/// The HTTP answer from a command's messages: the order (accepted, cancelled or rejected)
-/// with its status, fills and reject reason, in the API's field names; `success` unless the
-/// engine refused the command (200 with `status: REJECTED`, as with `--role all`).
-fn answer(messages: &[ExecutionMessage], success: StatusCode) -> Response {
-    let mut order = json!({});
-    let mut fills = Vec::new();
-    let mut result = Value::Null;
-    for message in messages {
-        let value = serde_json::to_value(message).unwrap_or(Value::Null);
-        match message {
-            ExecutionMessage::OrderAccepted(_)
-            | ExecutionMessage::OrderRejected(_)
-            | ExecutionMessage::OrderCancelled(_)
-            | ExecutionMessage::OrderAmended(_) => order = value,
-            ExecutionMessage::Fill(_) => fills.push(value),
-            ExecutionMessage::CommandResult(_) => result = value,
-            ExecutionMessage::OrderTriggered(_) | ExecutionMessage::OrderExpired(_) => {}
-        }
-    }
-    let status = result["status"].clone();
-    let rejected = result["rejectReason"].is_string();
-    if let Value::Object(fields) = &mut order {
-        for header in
-            ["type", "v", "commandId", "sequence", "eventIndex", "eventCount", "ordersPartition", "ordersOffset"]
-        {
-            fields.remove(header);
-        }
-        fields.insert("status".into(), status);
-        fields.insert("orderId".into(), result["orderId"].clone());
-        fields.insert("rejectReason".into(), result["rejectReason"].clone());
-        fields.insert("fills".into(), Value::Array(fills));
-    }
-    let code = if rejected { StatusCode::OK } else { success };
-    (code, Json(order)).into_response()
 }
 
 /// 503 `not ready` without the brokers or the followers, or until they have read what the
