@@ -27,7 +27,7 @@ step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "test services (scripts/services.sh: Redis, MongoDB protocol, Kafka) on 127.0.0.1"
-# Every exit path stops them; the e2e step below extends this trap rather than replacing it.
+# Every exit path stops them (scripts/e2e.sh stops its own servers).
 stop_services() { bash scripts/services.sh stop || true; }
 trap stop_services EXIT
 bash scripts/services.sh start
@@ -43,27 +43,13 @@ cargo run --locked --quiet -p oms-sim -- --seeds 16 --seed 1 --steps 2000
 step "dashboard: npm ci, typecheck, unit tests (vitest), build"
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent typecheck && npm test --silent && npm run --silent build)
 
-step "dashboard end-to-end in Chromium against a real oms serve --demo"
+step "dashboard end-to-end in Chromium: oms serve --demo, then the split deployment (engine + ingress over Kafka)"
 if ! command -v chromium >/dev/null 2>&1; then
     echo "installing Debian's chromium (apt)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-e2e_dir=$(mktemp -d)
-e2e_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$oms_bin" serve --demo --data-dir "$e2e_dir/data" --listen "127.0.0.1:$e2e_port" --static-dir frontend/dist --log warn \
-    > "$e2e_dir/oms.log" 2>&1 &
-e2e_pid=$!
-stop_e2e_server() { kill -TERM "$e2e_pid" 2>/dev/null && wait "$e2e_pid" 2>/dev/null; rm -rf "$e2e_dir"; }
-trap 'stop_e2e_server; stop_services' EXIT
-for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:$e2e_port/ready" >/dev/null && break
-    kill -0 "$e2e_pid" 2>/dev/null || { cat "$e2e_dir/oms.log"; echo "oms serve died" >&2; exit 1; }
-    sleep 0.2
-done
-curl -sf "http://127.0.0.1:$e2e_port/ready" >/dev/null || { cat "$e2e_dir/oms.log"; echo "oms serve never became ready" >&2; exit 1; }
-(cd frontend && OMS_URL="http://127.0.0.1:$e2e_port" node e2e/run.mjs)
-stop_e2e_server
-trap stop_services EXIT
+bash scripts/e2e.sh all "$oms_bin"
+bash scripts/e2e.sh split "$oms_bin"
 
 step "deployment artifacts (terraform, k8s, Dockerfile): parse, checkov, schemas, oms flags"
 # The flag check runs against the `oms serve --help` of the binary built above.

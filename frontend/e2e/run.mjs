@@ -1,4 +1,5 @@
-// End-to-end test of the dashboard against a running `oms serve --demo`, in Debian's
+// End-to-end test of the dashboard against a running `oms serve --demo` (or the split
+// deployment's `--role ingress --demo`; scripts/e2e.sh starts either), in Debian's
 // Chromium driven by playwright-core.
 //
 //   OMS_URL=http://127.0.0.1:8080 npm run e2e        (OMS_URL defaults to that)
