@@ -150,28 +150,10 @@ pub fn placed_order_json<'a>(
 /// The record of an order the engine refused as it came in: never in the book, so the
 /// request is all there is to show.
 pub fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder) -> OrderRecord {
-    use oms_core::model::{Order, OrderStatus, Quantity, Timestamp};
+    use oms_core::model::{OrderStatus, Quantity, Timestamp};
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let order = Order {
-        id,
-        account: request.account,
-        client_order_id: request.client_order_id,
-        instrument: request.instrument,
-        side: request.side,
-        order_type: request.order_type,
-        time_in_force: request.time_in_force,
-        self_trade_prevention: request.self_trade_prevention,
-        post_only: request.post_only,
-        reduce_only: request.reduce_only,
-        status: OrderStatus::Rejected,
-        price: request.price.unwrap_or_default(),
-        stop_price: request.stop_price,
-        quantity: request.quantity,
-        filled: Quantity::ZERO,
-        leaves: Quantity::ZERO,
-        expire_time: request.expire_time,
-        created: Timestamp(now),
-    };
+    let mut order = request.to_order(id, request.price.unwrap_or_default(), Timestamp(now));
+    (order.status, order.leaves) = (OrderStatus::Rejected, Quantity::ZERO);
     OrderRecord { order, reject_reason: None, filled_value: 0, updated: order.created }
 }
 

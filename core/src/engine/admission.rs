@@ -66,26 +66,7 @@ impl<B: PriceTimeBook> Engine<B> {
             global_kill: self.global_kill,
         };
         let reservation = check_new_order(self.accounts.at(slot), &market.instrument, &risk)?;
-        let order = Order {
-            id: order_id,
-            account: request.account,
-            client_order_id: request.client_order_id,
-            instrument: request.instrument,
-            side: request.side,
-            order_type: request.order_type,
-            time_in_force: request.time_in_force,
-            self_trade_prevention: request.self_trade_prevention,
-            post_only: request.post_only,
-            reduce_only: request.reduce_only,
-            status: OrderStatus::New,
-            price,
-            stop_price: request.stop_price,
-            quantity: request.quantity,
-            filled: Quantity::ZERO,
-            leaves: request.quantity,
-            expire_time: request.expire_time,
-            created: self.now,
-        };
+        let order = request.to_order(order_id, price, self.now);
         Ok((order, reservation, slot))
     }
 

@@ -124,6 +124,34 @@ pub struct NewOrder {
     pub self_trade_prevention: SelfTradePrevention,
 }
 
+impl NewOrder {
+    /// The order this request becomes as `id`, created at `created`, before anything has
+    /// happened to it: status `New`, nothing filled. `price` is the resolved limit (for a
+    /// market order, the protection price the engine derived).
+    pub fn to_order(&self, id: OrderId, price: Price, created: Timestamp) -> super::order::Order {
+        super::order::Order {
+            id,
+            account: self.account,
+            client_order_id: self.client_order_id,
+            instrument: self.instrument,
+            side: self.side,
+            order_type: self.order_type,
+            time_in_force: self.time_in_force,
+            self_trade_prevention: self.self_trade_prevention,
+            post_only: self.post_only,
+            reduce_only: self.reduce_only,
+            status: super::status::OrderStatus::New,
+            price,
+            stop_price: self.stop_price,
+            quantity: self.quantity,
+            filled: Quantity::ZERO,
+            leaves: self.quantity,
+            expire_time: self.expire_time,
+            created,
+        }
+    }
+}
+
 /// Cancel an order of `account`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CancelOrder {
