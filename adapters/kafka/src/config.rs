@@ -122,8 +122,8 @@ pub struct ProducerTuning {
     pub queue_kbytes_max: u32,
     /// How long a message may wait for the broker's acknowledgement, retries included
     /// (`message.timeout.ms`); after it the delivery fails with
-    /// [`crate::PublishError::Unavailable`]. 5 s matches the ingress's decision timeout, so a
-    /// client is never told "accepted" about a message that is still retrying.
+    /// [`crate::PublishError::Unavailable`]. 5 s is half the ingress's 10 s decision timeout,
+    /// so a command that cannot reach Kafka is answered 503 before a decision could time out.
     pub delivery_timeout_ms: u32,
     /// One produce request's timeout (`request.timeout.ms`); below `delivery_timeout_ms`.
     pub request_timeout_ms: u32,
@@ -326,6 +326,10 @@ impl KafkaConfig {
             .set("queue.buffering.max.kbytes", p.queue_kbytes_max.to_string())
             .set("message.timeout.ms", p.delivery_timeout_ms.to_string())
             .set("request.timeout.ms", p.request_timeout_ms.to_string())
+            // librdkafka notices expired messages of an unreachable broker when it retries
+            // the connection: with the default 10 s backoff a 5 s delivery timeout was
+            // reported after ~9 s, past the point where the ingress gives up on a decision.
+            .set("reconnect.backoff.max.ms", "1000")
             .set("message.max.bytes", (MESSAGE_BYTES_MAX + MESSAGE_OVERHEAD_BYTES_MAX).to_string());
         config
     }

@@ -42,7 +42,8 @@ pub enum PublishError {
     #[error("producer queue full (backpressure)")]
     Backpressure,
     /// The broker did not acknowledge the message within the delivery timeout, or refused
-    /// it; the message is not in Kafka.
+    /// it. Almost always the message is not in Kafka; one that was in flight when the broker
+    /// went away may have been written without the acknowledgement arriving.
     #[error("message not delivered: {0}")]
     Unavailable(RDKafkaErrorCode),
     /// Payload over [`MESSAGE_BYTES_MAX`]; nothing was enqueued.

@@ -447,3 +447,58 @@ fn an_overloaded_ingress_sheds_with_503_instead_of_queueing() {
     let timed_out = waiting.join().expect("client thread");
     assert_eq!(timed_out.status, 504, "no engine, no decision: {}", timed_out.body);
 }
+
+#[test]
+fn a_broker_outage_is_answered_503_at_once_and_fails_readiness() {
+    // A private broker (memory storage), since this test kills it.
+    let tansu = common::service_env("OMS_TEST_TANSU");
+    let broker_port = common::free_port();
+    let url = format!("tcp://127.0.0.1:{broker_port}");
+    let mut broker = Process(
+        Command::new(&tansu)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {tansu}: {e}")),
+    );
+    let brokers = format!("127.0.0.1:{broker_port}");
+    common::eventually("the private broker listens", Duration::from_secs(30), || {
+        std::net::TcpStream::connect(&brokers).ok()
+    });
+    let prefix = common::unique("to-") + "-";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _engine = role("engine", &brokers, &prefix, &dir.path().join("e"), &dir.path().join("e.log"), &[]);
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let ingress_dir = dir.path().join("i");
+    let _ingress = role("ingress", &brokers, &prefix, &ingress_dir, &dir.path().join("i.log"), &["--listen", &listen]);
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    let accounts: Value =
+        serde_json::from_str(&std::fs::read_to_string(ingress_dir.join("demo-accounts.json")).expect("keys"))
+            .expect("JSON");
+    let key = accounts[1]["apiKey"].as_str().expect("a key").to_owned();
+    let order = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"59000.00","quantity":"0.01"}"#;
+    let placed = common::eventually("an order through the engine", Duration::from_secs(60), || {
+        common::try_http(port, "POST", "/api/orders", Some(&key), None, order).ok().filter(|r| r.status == 201)
+    });
+    assert_eq!(placed.json()["status"], "ACCEPTED", "{}", placed.body);
+
+    let _ = broker.0.kill();
+    let _ = broker.0.wait();
+    // The command cannot reach Kafka: 503 once the producer gives up on it (its 5 s
+    // delivery timeout), not the 10 s decision timeout's 504 "may still be applied".
+    let started = Instant::now();
+    let refused = common::try_http(port, "POST", "/api/orders", Some(&key), None, order).expect("answered");
+    let waited = started.elapsed();
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (503, Some("kafka_unavailable")), "{}", refused.body);
+    assert!(waited < Duration::from_secs(9), "answered after {waited:?}, before the decision timeout");
+    common::eventually("readiness fails without the broker", Duration::from_secs(30), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 503)
+    });
+    let health = common::try_http(port, "GET", "/health", None, None, "").expect("answered");
+    assert_eq!(health.status, 200, "alive (the loop is not stuck), only not ready: {}", health.body);
+}

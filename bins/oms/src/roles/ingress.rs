@@ -846,17 +846,47 @@ impl Ingress {
             Some(p) => self.producer.publish_to(&self.orders_topic, Some(p), &message.key, &message.payload),
             None => self.producer.publish_message(&message),
         };
-        if let Err(e) = published {
-            self.forget(&id);
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(match e {
-                PublishError::Backpressure => Problem::unavailable("backpressure", "order queue full; retry later"),
-                other => Problem::unavailable("kafka_unavailable", other.to_string()),
-            });
-        }
-        match tokio::time::timeout(DECISION_TIMEOUT, decided).await {
+        let receipt = match published {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                self.forget(&id);
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(match e {
+                    PublishError::Backpressure => Problem::unavailable("backpressure", "order queue full; retry later"),
+                    other => Problem::unavailable("kafka_unavailable", other.to_string()),
+                });
+            }
+        };
+        // A failed delivery (the broker refused it, or was unreachable for the delivery
+        // timeout) is answered at once rather than after the decision timeout: almost surely
+        // not applied. Only a request in flight when the broker went away can have been
+        // written without an acknowledgement, hence "check before retrying".
+        let decision = async {
+            tokio::pin!(decided);
+            let messages = tokio::select! {
+                decided = &mut decided => decided,
+                delivery = receipt => match delivery {
+                    Ok(_) => decided.await,
+                    Err(e) => return Err(Some(e)),
+                },
+            };
+            // The sender dropped: the waiter is gone, as after a timeout.
+            messages.map_err(|_| None)
+        };
+        match tokio::time::timeout(DECISION_TIMEOUT, decision).await {
             Ok(Ok(messages)) => Ok(messages),
-            _ => {
+            Ok(Err(Some(undelivered))) => {
+                self.forget(&id);
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                Err(Problem::unavailable(
+                    "kafka_unavailable",
+                    format!(
+                        "the command was not delivered to Kafka ({undelivered}); it is most likely not applied: \
+                         retry with the same Idempotency-Key, or check the order by its clientOrderId first"
+                    ),
+                ))
+            }
+            Ok(Err(None)) | Err(_) => {
                 self.forget(&id);
                 self.timeouts.fetch_add(1, Ordering::Relaxed);
                 Err(Problem::new(
