@@ -712,6 +712,14 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
             "{symbol}: {}",
             refused.body
         );
+        // Listed by the ingress that refused it, as `--role all` lists its refusals.
+        let id = refused.json()["orderId"].as_str().expect("orderId").to_owned();
+        let listed = common::http(port, "GET", &format!("/api/orders/{id}"), key, None, "").json();
+        assert_eq!(
+            (listed["status"].as_str(), listed["rejectReason"].as_str(), listed["symbol"].as_str()),
+            (Some("REJECTED"), Some("account_kill_switch"), Some(symbol)),
+            "{listed}"
+        );
     }
     let other = bid(KEYS[1], "ETH-USD");
     assert_eq!(other.status, 201, "another account trades on: {}", other.body);

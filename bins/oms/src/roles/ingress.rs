@@ -804,8 +804,12 @@ impl Ingress {
             None => sequence,
         };
         if let Some(code) = &result.reject_reason {
-            let mut order = reads::placed_order_json(&self.catalog, &reads::rejected_order(id, request), []);
+            let mut record = reads::rejected_order(id, request);
+            record.reject_reason = RejectReason::ALL.into_iter().find(|r| r.code() == code);
+            let mut order = reads::placed_order_json(&self.catalog, &record, []);
+            // A reason this build does not know (a newer engine) is still shown as sent.
             order["rejectReason"] = Value::from(code.as_str());
+            self.view()?.insert_rejected(record);
             return Ok((StatusCode::OK, Json(order)).into_response());
         }
         let view = self.view()?;

@@ -183,6 +183,16 @@ impl OrderView {
         &self.history
     }
 
+    /// Records an order the engine refused as it came in, for the ingress that placed it
+    /// (`GET /api/orders/{id}` finds it there, as with `--role all`). A refusal changes no
+    /// engine state and `executions` carries only its reason, so other replicas, like the
+    /// persister, do not list it.
+    pub fn insert_rejected(&mut self, record: oms_http::history::OrderRecord) {
+        if let Some(reason) = record.reject_reason {
+            self.history.insert_rejected(record.order, reason);
+        }
+    }
+
     /// `account`'s positions, by instrument.
     pub fn positions_of(&self, account: AccountId) -> Vec<&PositionState> {
         let mut list: Vec<_> = self.positions.values().filter(|p| p.account == account).collect();
