@@ -28,7 +28,6 @@
 //! decisions are in `commands`, the read routes and streams in `queries`, the folded read
 //! models in `view` (orders, positions, balances) and `market` (prices, books, candles).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,9 +49,10 @@ use oms_kafka::messages::{
 };
 use oms_kafka::{InboundRecord, KafkaConfig, KafkaProducer, TailConsumer};
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 
 use self::commands::{amend, cancel, cancel_all, kill_switch, place};
+use self::decisions::Decisions;
 use self::market::MarketView;
 use self::queries::{
     account, candles, executions, get_one, list, openapi_document, orderbook, positions, prices, ws_market_data,
@@ -63,18 +63,13 @@ use crate::config::ServeArgs;
 use crate::market::Market;
 
 mod commands;
+mod decisions;
 mod market;
 mod queries;
 mod view;
 
 /// How long a client waits for its command's decision.
 const DECISION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A command waiting for its `executions` messages.
-struct Waiter {
-    messages: Vec<ExecutionMessage>,
-    done: Option<oneshot::Sender<Vec<ExecutionMessage>>>,
-}
 
 /// Shared state of the ingress.
 struct Ingress {
@@ -87,7 +82,7 @@ struct Ingress {
     /// Prefix of this process's command ids (unique per start).
     instance: String,
     next_command: AtomicU64,
-    waiting: Mutex<HashMap<String, Waiter>>,
+    waiting: Mutex<Decisions>,
     /// Orders and fills for the read routes.
     view: Mutex<OrderView>,
     /// Trades, ticker, candles and books for the market-data routes.
@@ -166,7 +161,7 @@ pub fn run(
         partitions,
         instance: format!("in-{nanos:x}"),
         next_command: AtomicU64::new(0),
-        waiting: Mutex::new(HashMap::new()),
+        waiting: Mutex::new(Decisions::default()),
         market: Mutex::new(MarketView::default()),
         account_feed: broadcast::channel(FEED_CAPACITY).0,
         market_feed: broadcast::channel(FEED_CAPACITY).0,
@@ -291,18 +286,7 @@ fn fold_execution(state: &Ingress, message: ExecutionMessage, record: &InboundRe
         // No subscriber left since the check: nothing to do.
         let _ = state.account_feed.send(Arc::new(updates));
     }
-    let header = message.header();
-    let Some(command_id) = header.command_id.clone() else { return Ok(()) };
-    let count = header.event_count as usize;
-    let mut waiting = state.waiting.lock().map_err(|_| Poisoned)?;
-    let Some(waiter) = waiting.get_mut(&command_id) else { return Ok(()) };
-    waiter.messages.push(message);
-    if waiter.messages.len() >= count
-        && let Some(waiter) = waiting.remove(&command_id)
-        && let Some(done) = waiter.done
-    {
-        let _ = done.send(waiter.messages);
-    }
+    state.waiting.lock().map_err(|_| Poisoned)?.offer(message);
     Ok(())
 }
 

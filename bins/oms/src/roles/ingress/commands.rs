@@ -18,11 +18,10 @@ use oms_kafka::PublishError;
 use oms_kafka::messages::{ExecutionMessage, InboundCommand, encode_command};
 use oms_kafka::topics::partition_for_key;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 use crate::roles::engine::SHARD_SEQUENCE_BITS;
 
-use super::{DECISION_TIMEOUT, Ingress, Shared, Waiter, caller};
+use super::{DECISION_TIMEOUT, Ingress, Shared, caller};
 
 /// `POST /api/orders`: a `newOrder` command on the symbol's partition, answered with the
 /// order as its decision left it.
@@ -350,15 +349,15 @@ impl Ingress {
         let message = encode_command(command, &self.reference)
             .map_err(|e| Problem::bad_request("invalid_order", e.to_string()))?;
         let id = command.command_id.as_str().to_owned();
-        let (done, decided) = oneshot::channel();
-        {
-            let mut waiting = self.waiting.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
-            if waiting.len() >= self.waiting_max {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                return Err(Problem::unavailable("overloaded", "too many commands waiting for decisions"));
-            }
-            waiting.insert(id.clone(), Waiter { messages: Vec::new(), done: Some(done) });
-        }
+        let expected = self
+            .waiting
+            .lock()
+            .map_err(|_| Problem::unavailable("unavailable", "ingress state"))?
+            .expect(&id, self.waiting_max);
+        let Some(decided) = expected else {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Problem::unavailable("overloaded", "too many commands waiting for decisions"));
+        };
         let published = match partition {
             Some(p) => self.producer.publish_to(&self.orders_topic, Some(p), &message.key, &message.payload),
             None => self.producer.publish_message(&message),
@@ -383,7 +382,13 @@ impl Ingress {
             let messages = tokio::select! {
                 decided = &mut decided => decided,
                 delivery = receipt => match delivery {
-                    Ok(_) => decided.await,
+                    Ok(landed) => {
+                        // A new owner republishing this decision names it by position only.
+                        if let Ok(mut waiting) = self.waiting.lock() {
+                            waiting.landed(&id, landed.partition, landed.offset);
+                        }
+                        decided.await
+                    }
                     Err(e) => return Err(Some(e)),
                 },
             };
@@ -417,7 +422,7 @@ impl Ingress {
 
     fn forget(&self, id: &str) {
         if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.remove(id);
+            waiting.forget(id);
         }
     }
 }
