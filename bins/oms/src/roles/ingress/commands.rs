@@ -315,7 +315,11 @@ impl Ingress {
             }
             None => sequence,
         };
-        if let Some(code) = &result.reject_reason {
+        // As `--role all`: refused only when the order itself was (a reason can also name
+        // another order the command touched, a triggered stop say, while this one traded).
+        let refused =
+            result.reject_reason.as_ref().filter(|_| result.status.as_deref() == Some(OrderStatus::Rejected.code()));
+        if let Some(code) = refused {
             let mut record = reads::rejected_order(id, request);
             record.reject_reason = RejectReason::ALL.into_iter().find(|r| r.code() == code);
             let mut order = reads::placed_order_json(&self.catalog, &record, []);
