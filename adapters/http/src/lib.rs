@@ -562,13 +562,8 @@ impl AppState {
                         && let Some(listing) = self.catalog().listing(instrument)
                     {
                         let symbol = listing.instrument.spec().symbol.as_str().to_owned();
-                        let i = &listing.instrument;
                         let depth = BOOK_CACHE_DEPTH.min(depth);
-                        let (bids, asks) = (
-                            &snapshot.bids[..snapshot.bids.len().min(depth)],
-                            &snapshot.asks[..snapshot.asks.len().min(depth)],
-                        );
-                        let body = serde_json::json!({ "symbol": symbol, "sequence": sequence, "bids": render::levels(i, bids), "asks": render::levels(i, asks) });
+                        let body = reads::orderbook_json(&symbol, &listing.instrument, sequence, &snapshot, depth);
                         cached_books.push((symbol, body));
                     }
                     let (bids, asks) = snapshot.delta_from(&previous);
