@@ -151,8 +151,7 @@ pub fn placed_order_json<'a>(
 /// request is all there is to show.
 pub fn rejected_order(id: OrderId, request: &oms_core::model::NewOrder) -> OrderRecord {
     use oms_core::model::{OrderStatus, Quantity, Timestamp};
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let mut order = request.to_order(id, request.price.unwrap_or_default(), Timestamp(now));
+    let mut order = request.to_order(id, request.price.unwrap_or_default(), Timestamp::now());
     (order.status, order.leaves) = (OrderStatus::Rejected, Quantity::ZERO);
     OrderRecord { order, reject_reason: None, filled_value: 0, updated: order.created }
 }

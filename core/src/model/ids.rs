@@ -47,6 +47,14 @@ impl Timestamp {
     pub fn day(self) -> u64 {
         self.0 / Self::DAY_NS
     }
+
+    /// The wall clock now: what the sequencer stamps commands with, and what the edges
+    /// stamp things no command carries (a sampled book, an order refused at the door).
+    /// Never called by the engine, which stays deterministic on command timestamps.
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Self(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+    }
 }
 
 /// Why a textual identifier was refused.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use disruptor::Producer as _;
 use thiserror::Error;
@@ -101,11 +101,6 @@ impl std::fmt::Debug for EngineHandle {
     }
 }
 
-/// Wall-clock nanoseconds: the sequencer's timestamp, the only clock read in the pipeline.
-fn now() -> Timestamp {
-    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64))
-}
-
 impl EngineHandle {
     pub(crate) fn new(producer: Producer, shared: Arc<Shared>) -> Self {
         Self { producer, shared }
@@ -120,7 +115,7 @@ impl EngineHandle {
     /// applies each `(stream, offset)` once and refuses redeliveries (see [`Origin`]).
     pub fn try_submit_from(&mut self, origin: Origin, action: Action) -> Result<Ticket, SubmitError> {
         self.check_open()?;
-        let timestamp = now();
+        let timestamp = Timestamp::now();
         let ring_sequence = self
             .producer
             .try_publish(|slot| *slot = Slot { kind: SlotKind::Command, timestamp, origin, action, read: 0 })
@@ -137,7 +132,7 @@ impl EngineHandle {
     pub fn try_read(&mut self, read: EngineRead) -> Result<Ticket, SubmitError> {
         self.check_open()?;
         let id = self.shared.reads.register(read);
-        let timestamp = now();
+        let timestamp = Timestamp::now();
         let published = self.producer.try_publish(|slot| {
             *slot = Slot {
                 kind: SlotKind::Command,
@@ -232,7 +227,7 @@ impl EngineHandle {
     /// last clone is dropped (this one is dropped here).
     pub fn shutdown(mut self) -> Result<ShutdownReport, WaitError> {
         self.shared.closed.store(true, Ordering::Release);
-        let timestamp = now();
+        let timestamp = Timestamp::now();
         let ring_sequence = loop {
             match self.producer.try_publish(|slot| {
                 *slot = Slot {

@@ -337,12 +337,6 @@ fn read_engine<R: Send + 'static>(
     rx.recv_timeout(DURABLE_WAIT).context("engine read")
 }
 
-/// Now, for the sample messages' `time` (the engine's own clock stamps only commands).
-fn wall_clock() -> Timestamp {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Timestamp(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
-}
-
 /// `<shard>/LOCK`, held exclusively while a process owns the shard.
 fn lock_directory(dir: &Path) -> anyhow::Result<File> {
     let path = dir.join("LOCK");
@@ -701,7 +695,8 @@ impl Publisher {
         (sequence, books, balances): SampleRead,
         receipts: &mut Receipts,
     ) -> anyhow::Result<()> {
-        let time = wall_clock();
+        // Sampled, not commanded: no command timestamp to carry.
+        let time = Timestamp::now();
         let mut sent = Vec::new();
         for (id, book) in books {
             // Unseen counts as empty: an instrument with no orders yet publishes nothing.
