@@ -178,7 +178,7 @@ pub fn run(
         prices_caught_up: AtomicBool::new(false),
     });
     spawn_follower(&state, tail, "executions", |s| &s.executions_caught_up, decode_execution, fold_execution)?;
-    spawn_follower(&state, risk_tail, "risk-events", |s| &s.risk_caught_up, decode_risk_event, fold_position)?;
+    spawn_follower(&state, risk_tail, "risk-events", |s| &s.risk_caught_up, decode_risk_event, fold_risk_event)?;
     spawn_follower(&state, prices_tail, "prices", |s| &s.prices_caught_up, decode_price, fold_price)?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     let static_dir = args.static_dir.clone();
@@ -290,10 +290,11 @@ fn fold_execution(state: &Ingress, message: ExecutionMessage, record: &InboundRe
     Ok(())
 }
 
-/// A `risk-events` message: the account's latest position.
-fn fold_position(state: &Ingress, message: RiskEventMessage, record: &InboundRecord) -> Result<(), Poisoned> {
+/// A `risk-events` message: an account's latest position in a symbol, or one shard's part
+/// of its balance in an asset.
+fn fold_risk_event(state: &Ingress, message: RiskEventMessage, record: &InboundRecord) -> Result<(), Poisoned> {
     if let Err(e) = state.view.lock().map_err(|_| Poisoned)?.apply_risk(&state.catalog, &message) {
-        tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "position not folded");
+        tracing::warn!(error = %e, partition = record.partition, offset = record.offset, "risk event not folded");
     }
     Ok(())
 }
@@ -327,6 +328,10 @@ fn caller(state: &Ingress, headers: &HeaderMap) -> Result<Principal, Problem> {
 impl Ingress {
     fn view(&self) -> Result<std::sync::MutexGuard<'_, OrderView>, Problem> {
         self.view.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))
+    }
+
+    fn market(&self) -> Result<std::sync::MutexGuard<'_, MarketView>, Problem> {
+        self.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))
     }
 }
 

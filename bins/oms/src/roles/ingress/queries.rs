@@ -75,7 +75,7 @@ pub(super) async fn prices(State(state): State<Shared>, Path(symbol): Path<Strin
             .catalog
             .by_symbol(&symbol)
             .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
-        let market = state.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
+        let market = state.market()?;
         let ticker = market.data().ticker(id);
         Ok::<_, Problem>(
             Json(reads::prices_json(&symbol, &listing.instrument, &ticker, market.top(id))).into_response(),
@@ -92,7 +92,7 @@ pub(super) async fn candles(
 ) -> Response {
     let result = (|| {
         let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-        let market = state.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?;
+        let market = state.market()?;
         Ok::<_, Problem>(Json(reads::candles_json(&state.catalog, market.data(), &symbol, &query)?).into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
@@ -136,7 +136,7 @@ pub(super) async fn orderbook(
             .catalog
             .by_symbol(&symbol)
             .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {symbol:?}")))?;
-        let book = state.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))?.book(id);
+        let book = state.market()?.book(id);
         Ok::<_, Problem>(
             Json(reads::orderbook_json(&symbol, &listing.instrument, book.sequence, &book, depth)).into_response(),
         )
