@@ -41,10 +41,10 @@ pub struct TradeMessage {
 }
 
 /// `book`: an instrument's depth, top levels per side (`[price, quantity]`, best first),
-/// sampled by the shard that owns the instrument when it changed (at most every
-/// `--book-poll-ms`). Each message is a whole snapshot, so a consumer that missed one loses
-/// nothing; one shard owns an instrument, so `sequence` orders its snapshots and a repeat
-/// after a failover (not newer) is skipped.
+/// sampled by the shard that owns the instrument when it changed (at most every 100 ms).
+/// Each message is a whole snapshot, so a consumer that missed one loses nothing; one shard
+/// owns an instrument, so `sequence` orders its snapshots and a repeat after a failover (not
+/// newer) is skipped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BookMessage {

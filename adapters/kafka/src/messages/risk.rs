@@ -28,7 +28,7 @@ pub enum RiskEventMessage {
 
 /// `balance`: the part of an account's balance in one asset that one shard holds (each
 /// shard has its own sub-ledger of every account's funds), sampled by that shard when it
-/// changed (at most every `--book-poll-ms`). The account's balance is the sum over shards of
+/// changed (at most every 100 ms). The account's balance is the sum over shards of
 /// the latest message per shard, latest by `sequence` (a shard's sequences only grow, also
 /// across a failover).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
