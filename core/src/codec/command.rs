@@ -17,6 +17,8 @@ const WITHDRAW: u8 = 9;
 const SET_RISK_LIMITS: u8 = 10;
 const KILL_SWITCH: u8 = 11;
 const HEARTBEAT: u8 = 12;
+const TRANSFER_OUT: u8 = 13;
+const TRANSFER_IN: u8 = 14;
 
 const ORIGIN_DIRECT: u8 = 0;
 const ORIGIN_STREAM: u8 = 1;
@@ -75,6 +77,21 @@ pub fn encode_command(command: &Command, w: &mut Writer) {
             w.u16(t.asset.0);
             w.i64(t.amount);
         }
+        Action::TransferOut(t) => {
+            w.u8(TRANSFER_OUT);
+            w.u32(t.account.0);
+            w.u16(t.asset.0);
+            w.i64(t.amount);
+            w.u32(t.to.0);
+        }
+        Action::TransferIn(t) => {
+            w.u8(TRANSFER_IN);
+            w.u32(t.account.0);
+            w.u16(t.asset.0);
+            w.i64(t.amount);
+            w.u32(t.from_shard);
+            w.u64(t.source_offset);
+        }
         Action::SetRiskLimits(s) => {
             w.u8(SET_RISK_LIMITS);
             w.u32(s.account.0);
@@ -131,6 +148,19 @@ pub fn decode_command(sequence: Sequence, bytes: &[u8]) -> Result<Command, Decod
             let transfer = BalanceTransfer { account: AccountId(r.u32()?), asset: AssetId(r.u16()?), amount: r.i64()? };
             if tag == DEPOSIT { Action::Deposit(transfer) } else { Action::Withdraw(transfer) }
         }
+        TRANSFER_OUT => Action::TransferOut(TransferOut {
+            account: AccountId(r.u32()?),
+            asset: AssetId(r.u16()?),
+            amount: r.i64()?,
+            to: InstrumentId(r.u32()?),
+        }),
+        TRANSFER_IN => Action::TransferIn(TransferIn {
+            account: AccountId(r.u32()?),
+            asset: AssetId(r.u16()?),
+            amount: r.i64()?,
+            from_shard: r.u32()?,
+            source_offset: r.u64()?,
+        }),
         SET_RISK_LIMITS => {
             Action::SetRiskLimits(SetRiskLimits { account: AccountId(r.u32()?), limits: decode_limits(&mut r)? })
         }

@@ -110,6 +110,18 @@ pub(crate) fn action() -> impl Strategy<Value = Action> {
             let t = BalanceTransfer { account: AccountId(a), asset: AssetId(s), amount };
             if deposit { Action::Deposit(t) } else { Action::Withdraw(t) }
         }),
+        (any::<u32>(), any::<u16>(), any::<i64>(), any::<u32>()).prop_map(|(a, s, amount, to)| {
+            Action::TransferOut(TransferOut { account: AccountId(a), asset: AssetId(s), amount, to: InstrumentId(to) })
+        }),
+        (any::<u32>(), any::<u16>(), any::<i64>(), any::<u32>(), any::<u64>()).prop_map(
+            |(a, s, amount, from_shard, source_offset)| Action::TransferIn(TransferIn {
+                account: AccountId(a),
+                asset: AssetId(s),
+                amount,
+                from_shard,
+                source_offset,
+            })
+        ),
         (any::<u32>(), limits())
             .prop_map(|(a, limits)| Action::SetRiskLimits(SetRiskLimits { account: AccountId(a), limits })),
         (any::<Option<u32>>(), any::<bool>(), any::<bool>()).prop_map(|(a, engaged, cancel)| Action::KillSwitch(

@@ -6,7 +6,7 @@ use crate::book::PriceTimeBook;
 use crate::model::{
     AdminApplied, Asset, AssetSpec, BalanceChanged, BalanceTransfer, CancelReason, Event, EventSink, Instrument,
     InstrumentSpec, InstrumentStatus, KillSwitch, KillSwitchScope, RejectReason, RiskLimits, Sequence,
-    SetInstrumentStatus, SetRiskLimits,
+    SetInstrumentStatus, SetRiskLimits, TransferIn, TransferOut,
 };
 
 impl<B: PriceTimeBook> Engine<B> {
@@ -71,25 +71,55 @@ impl<B: PriceTimeBook> Engine<B> {
     }
 
     pub(super) fn deposit(&mut self, sequence: Sequence, transfer: &BalanceTransfer, sink: &mut impl EventSink) {
-        let checked = self.check_transfer(transfer).and_then(|asset| {
-            let supply =
-                self.asset_totals[asset].supply.checked_add(transfer.amount).ok_or(RejectReason::BalanceOverflow)?;
-            if !self.accounts.can_hold(transfer.account) {
-                return Err(RejectReason::AccountCapacity);
-            }
-            Ok((asset, supply))
-        });
-        let (asset, supply) = match checked {
-            Ok(ok) => ok,
-            Err(reason) => {
-                return Self::reject(sink, sequence, Some(transfer.account), None, reason);
-            }
-        };
+        match self.check_deposit(transfer) {
+            Ok((asset, supply)) => self.credit(transfer, asset, supply, sink),
+            Err(reason) => Self::reject(sink, sequence, Some(transfer.account), None, reason),
+        }
+    }
+
+    /// Whether `transfer` can be credited: the asset's index and its supply after it.
+    fn check_deposit(&self, transfer: &BalanceTransfer) -> Result<(usize, i64), RejectReason> {
+        let asset = self.check_transfer(transfer)?;
+        let supply =
+            self.asset_totals[asset].supply.checked_add(transfer.amount).ok_or(RejectReason::BalanceOverflow)?;
+        if !self.accounts.can_hold(transfer.account) {
+            return Err(RejectReason::AccountCapacity);
+        }
+        Ok((asset, supply))
+    }
+
+    fn credit(&mut self, transfer: &BalanceTransfer, asset: usize, supply: i64, sink: &mut impl EventSink) {
         let slot = self.create_account(transfer.account).expect("capacity checked");
         self.asset_totals[asset].supply = supply;
         // Every balance is bounded by the asset's total supply, which fits an i64.
         self.accounts.at_mut(slot).balances[asset].available += transfer.amount;
         self.emit_balance(slot, asset, sink);
+    }
+
+    /// Withdraws towards the shard of `to`, which must be a known instrument (the route).
+    pub(super) fn transfer_out(&mut self, sequence: Sequence, transfer: &TransferOut, sink: &mut impl EventSink) {
+        if self.market(transfer.to).is_none() {
+            return Self::reject(sink, sequence, Some(transfer.account), None, RejectReason::UnknownInstrument);
+        }
+        self.withdraw(sequence, &transfer.balance_transfer(), sink);
+    }
+
+    /// Credits another shard's transfer once per source position. The position is consumed
+    /// only with the credit, so a transfer refused here (the account table full) can be
+    /// sent again and apply then, while a copy of an applied one is `DuplicateDelivery`.
+    pub(super) fn transfer_in(&mut self, sequence: Sequence, transfer: &TransferIn, sink: &mut impl EventSink) {
+        let deposit = transfer.balance_transfer();
+        let checked = transfer.stream().ok_or(RejectReason::IdOutOfRange).and_then(|stream| {
+            self.check_offset(stream, transfer.source_offset)?;
+            Ok((stream, self.check_deposit(&deposit)?))
+        });
+        match checked {
+            Ok((stream, (asset, supply))) => {
+                self.consume_offset(stream, transfer.source_offset).expect("offset checked");
+                self.credit(&deposit, asset, supply, sink);
+            }
+            Err(reason) => Self::reject(sink, sequence, Some(transfer.account), None, reason),
+        }
     }
 
     pub(super) fn withdraw(&mut self, sequence: Sequence, transfer: &BalanceTransfer, sink: &mut impl EventSink) {

@@ -199,6 +199,8 @@ impl<B: PriceTimeBook> Engine<B> {
             Action::SetInstrumentStatus(set) => self.set_instrument_status(sequence, set, sink),
             Action::Deposit(transfer) => self.deposit(sequence, transfer, sink),
             Action::Withdraw(transfer) => self.withdraw(sequence, transfer, sink),
+            Action::TransferOut(transfer) => self.transfer_out(sequence, transfer, sink),
+            Action::TransferIn(transfer) => self.transfer_in(sequence, transfer, sink),
             Action::SetRiskLimits(set) => self.set_risk_limits(sequence, set, sink),
             Action::KillSwitch(kill) => self.kill_switch(sequence, kill, sink),
             Action::Heartbeat => {}
@@ -211,17 +213,21 @@ impl<B: PriceTimeBook> Engine<B> {
         if crate::sabotage::armed(crate::sabotage::Sabotage::IgnoreRedelivery) {
             return Ok(());
         }
+        self.check_offset(stream, offset)?;
+        match self.stream_offsets.binary_search_by_key(&stream, |&(s, _)| s) {
+            Ok(at) => self.stream_offsets[at].1 = offset,
+            Err(at) => self.stream_offsets.insert(at, (stream, offset)),
+        }
+        Ok(())
+    }
+
+    /// Whether `offset` would be new on `stream` (and the stream could be tracked).
+    fn check_offset(&self, stream: u32, offset: u64) -> Result<(), RejectReason> {
         match self.stream_offsets.binary_search_by_key(&stream, |&(s, _)| s) {
             Ok(at) if self.stream_offsets[at].1 >= offset => Err(RejectReason::DuplicateDelivery),
-            Ok(at) => {
-                self.stream_offsets[at].1 = offset;
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(_) if self.stream_offsets.len() >= STREAMS_MAX => Err(RejectReason::StreamCapacity),
-            Err(at) => {
-                self.stream_offsets.insert(at, (stream, offset));
-                Ok(())
-            }
+            Err(_) => Ok(()),
         }
     }
 

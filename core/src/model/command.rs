@@ -64,6 +64,12 @@ pub enum Action {
     Deposit(BalanceTransfer),
     /// Debit an account's available balance.
     Withdraw(BalanceTransfer),
+    /// Move funds out of this shard's sub-ledger towards another shard's (withdraw
+    /// semantics; scale-out, docs/adr/0003-scale-out.md).
+    TransferOut(TransferOut),
+    /// Credit funds a [`Action::TransferOut`] took from another shard's sub-ledger (deposit
+    /// semantics), at most once per source position.
+    TransferIn(TransferIn),
     /// Replace an account's risk limits (creates the account if new).
     SetRiskLimits(SetRiskLimits),
     /// Engage or release a kill switch.
@@ -81,6 +87,8 @@ impl Action {
             Action::AmendOrder(a) => Some(a.account),
             Action::MassCancel(m) => Some(m.account),
             Action::Deposit(t) | Action::Withdraw(t) => Some(t.account),
+            Action::TransferOut(t) => Some(t.account),
+            Action::TransferIn(t) => Some(t.account),
             Action::SetRiskLimits(s) => Some(s.account),
             Action::KillSwitch(KillSwitch { scope: KillSwitchScope::Account(account), .. }) => Some(*account),
             Action::KillSwitch(_)
@@ -201,6 +209,68 @@ pub struct BalanceTransfer {
     pub asset: AssetId,
     /// Minor units, positive.
     pub amount: i64,
+}
+
+/// First stream id of the transfer streams: a [`TransferIn`] from shard `s` is
+/// deduplicated on stream `TRANSFER_STREAM_BASE + s`, apart from the stream ids of the
+/// engine's own input (the `orders` partitions, which are below it).
+pub const TRANSFER_STREAM_BASE: u32 = 1 << 31;
+
+/// Funds of one account leaving this shard's sub-ledger for the shard that owns the book of
+/// `to`. When applied (the account's available balance covers `amount`), the shard's
+/// publisher sends the matching [`TransferIn`] to that shard; the journal keeps the route,
+/// so a new owner can send it again after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferOut {
+    /// Account.
+    pub account: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Minor units, positive.
+    pub amount: i64,
+    /// An instrument whose book the destination shard owns: routing by symbol reaches it.
+    pub to: InstrumentId,
+}
+
+/// Funds arriving from another shard's [`TransferOut`].
+///
+/// The engine applies a given `(from_shard, source_offset)` at most once: the pair is an
+/// offset on stream [`TransferIn::stream`], checked like any command's origin, so the
+/// source's republishing after a crash cannot credit twice. The source sends its transfers
+/// in offset order and waits for each to be acknowledged, so a lower offset arriving later
+/// really is a copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransferIn {
+    /// Account.
+    pub account: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// Minor units, positive.
+    pub amount: i64,
+    /// The shard the funds left (its `orders` partition).
+    pub from_shard: u32,
+    /// Position of the [`TransferOut`] in the source shard's input stream.
+    pub source_offset: u64,
+}
+
+impl TransferOut {
+    /// The withdrawal this transfer makes on its own shard.
+    pub fn balance_transfer(&self) -> BalanceTransfer {
+        BalanceTransfer { account: self.account, asset: self.asset, amount: self.amount }
+    }
+}
+
+impl TransferIn {
+    /// The deposit this transfer makes on its destination shard.
+    pub fn balance_transfer(&self) -> BalanceTransfer {
+        BalanceTransfer { account: self.account, asset: self.asset, amount: self.amount }
+    }
+
+    /// The stream its source position is deduplicated on (`None` when `from_shard` does
+    /// not fit below `u32::MAX - TRANSFER_STREAM_BASE`).
+    pub fn stream(&self) -> Option<u32> {
+        TRANSFER_STREAM_BASE.checked_add(self.from_shard)
+    }
 }
 
 /// Replace an account's limits.

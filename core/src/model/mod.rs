@@ -14,7 +14,7 @@ mod status;
 pub use asset::{ASSET_SCALE_MAX, Asset, AssetSpec};
 pub use command::{
     Action, AmendOrder, BalanceTransfer, CancelOrder, Command, KillSwitch, KillSwitchScope, MassCancel, NewOrder,
-    Origin, SetInstrumentStatus, SetRiskLimits,
+    Origin, SetInstrumentStatus, SetRiskLimits, TRANSFER_STREAM_BASE, TransferIn, TransferOut,
 };
 pub use event::{
     AdminApplied, BalanceChanged, CountingSink, Event, EventSink, Fill, OrderAmended, OrderCancelled, OrderUpdate,
