@@ -4,9 +4,10 @@
 mod common;
 
 use oms_core::model::{
-    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, Event, Fill, InstrumentId, KillSwitch, KillSwitchScope,
-    MassCancel, NewOrder, Order, OrderId, OrderStatus, OrderType, Origin, Price, Quantity, RejectReason, Rejected,
-    SelfTradePrevention, Sequence, Side, Symbol, TimeInForce, Timestamp, Trade, TradeId,
+    AccountId, Action, AmendOrder, AssetId, BalanceChanged, CancelOrder, ClientOrderId, Event, Fill, InstrumentId,
+    KillSwitch, KillSwitchScope, MassCancel, NewOrder, Order, OrderId, OrderStatus, OrderType, Origin, Price, Quantity,
+    RejectReason, Rejected, SelfTradePrevention, Sequence, Side, Symbol, TimeInForce, Timestamp, Trade, TradeId,
+    TransferIn, TransferOut,
 };
 use oms_kafka::messages::wire::SideName;
 use oms_kafka::messages::{
@@ -150,7 +151,7 @@ fn bad_commands_are_refused_with_a_typed_error() {
     let cases: Vec<(&str, Value, Expect)> = vec![
         ("version 2", with("v", json!(2)), |e| matches!(e, E::UnsupportedVersion(2))),
         ("version as text", with("v", json!("1")), |e| matches!(e, E::Malformed(_))),
-        ("unknown type", with("type", json!("transfer")), |e| matches!(e, E::UnknownType(_))),
+        ("unknown type", with("type", json!("withdraw")), |e| matches!(e, E::UnknownType(_))),
         ("missing quantity", without("quantity"), |e| matches!(e, E::Malformed(_))),
         ("extra field", with("leverage", json!("10")), |e| matches!(e, E::Malformed(_))),
         ("zero quantity", with("quantity", json!("0")), |e| matches!(e, E::Value { field: "quantity", .. })),
@@ -491,4 +492,97 @@ fn sampled_books_and_balances_encode_exactly() {
         ),
         ("42", 3, "USD", "1250.5", "0.000001")
     );
+}
+
+fn transfer_json() -> Value {
+    json!({
+        "v": 1, "type": "transfer", "commandId": "t-1", "accountId": "7", "symbol": "BTC-USD",
+        "toSymbol": "BTC-USD", "asset": "USD", "amount": "1250.5"
+    })
+}
+
+#[test]
+fn a_transfer_decodes_exactly_and_bad_amounts_or_assets_are_refused() {
+    let command = decode(&transfer_json()).unwrap();
+    let out = TransferOut { account: AccountId(7), asset: AssetId(1), amount: 1_250_500_000, to: InstrumentId(0) };
+    assert_eq!(command.action, Action::TransferOut(out));
+    assert_eq!(command.key(), "BTC-USD", "routed to the source shard");
+    let message = encode_command(&command, &common::catalog()).unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&message.payload).unwrap(), transfer_json());
+
+    let with = |field: &str, value: Value| {
+        let mut message = transfer_json();
+        message[field] = value;
+        decode(&message)
+    };
+    for amount in ["0", "-1", "0.0000001", "1e3", ""] {
+        assert!(
+            matches!(
+                with("amount", json!(amount)),
+                Err(MessageError::Value { field: "amount", .. } | MessageError::InvalidField { field: "amount", .. })
+            ),
+            "amount {amount:?}"
+        );
+    }
+    assert!(matches!(with("asset", json!("XRP")), Err(MessageError::InvalidField { field: "asset", .. })));
+    assert!(matches!(with("toSymbol", json!("DOGE-USD")), Err(MessageError::UnknownSymbol(_))));
+    assert!(matches!(with("accountId", json!("-7")), Err(MessageError::InvalidField { field: "accountId", .. })));
+}
+
+#[test]
+fn a_debited_transfer_sends_its_credit_to_the_destination_and_a_refused_one_does_not() {
+    let catalog = common::catalog();
+    let out = TransferOut { account: AccountId(7), asset: AssetId(1), amount: 5_000_000, to: InstrumentId(0) };
+    let command = InboundCommand {
+        command_id: CommandId::new("t-1").unwrap(),
+        symbol: Some(Symbol::new("BTC-USD").unwrap()),
+        action: Action::TransferOut(out),
+    };
+    let live = CommandOrigin {
+        origin: Origin::Stream { stream: 2, offset: 41 },
+        action: None,
+        sequence: Sequence(9),
+        command: Some(command),
+    };
+    let debited =
+        [Event::BalanceChanged(BalanceChanged { account: AccountId(7), asset: AssetId(1), available: 1, reserved: 0 })];
+    let messages = encode_command_events(&live, &debited, &catalog).unwrap();
+    let topics: Vec<TopicKind> = messages.iter().map(|m| m.topic).collect();
+    assert_eq!(topics, [TopicKind::Executions, TopicKind::Orders], "the client's decision, then the credit");
+    let ExecutionMessage::CommandResult(result) = decode_execution(&messages[0].payload).unwrap() else {
+        panic!("a result")
+    };
+    assert_eq!((result.header.command_id.as_deref(), result.reject_reason), (Some("t-1"), None));
+    let credit = decode_command(&messages[1].payload, &catalog).unwrap();
+    assert_eq!(messages[1].key, "BTC-USD", "keyed by a symbol the destination trades");
+    assert_eq!(credit.command_id.as_str(), "transfer-2-41", "never the client's id");
+    assert_eq!(
+        credit.action,
+        Action::TransferIn(TransferIn {
+            account: AccountId(7),
+            asset: AssetId(1),
+            amount: 5_000_000,
+            from_shard: 2,
+            source_offset: 41
+        })
+    );
+
+    // Republished from the journal (no client command id): the same credit, byte for byte.
+    let republished = CommandOrigin { command: None, action: Some(Action::TransferOut(out)), ..live };
+    let again = encode_command_events(&republished, &debited, &catalog).unwrap();
+    assert_eq!(again.last().unwrap().payload, messages[1].payload);
+
+    let refused = [Event::Rejected(Rejected {
+        sequence: Sequence(9),
+        account: Some(AccountId(7)),
+        order_id: None,
+        client_order_id: None,
+        reason: RejectReason::InsufficientBalance,
+    })];
+    let messages = encode_command_events(&live, &refused, &catalog).unwrap();
+    assert!(messages.iter().all(|m| m.topic != TopicKind::Orders), "nothing debited, nothing to credit");
+
+    // A transfer must know its own position to be credited once; without one it is an error.
+    let direct = CommandOrigin { origin: Origin::Direct, ..live };
+    assert!(encode_command_events(&direct, &debited, &catalog).is_err());
 }

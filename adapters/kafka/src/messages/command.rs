@@ -1,5 +1,7 @@
 //! Commands on the `orders` topic (key = symbol): new order, cancel, amend, mass cancel,
-//! and the kill switch (published to every partition, since every shard must stop).
+//! the kill switch (published to every partition, since every shard must stop), and the
+//! two halves of a transfer between shards' sub-ledgers (`transfer` from the ingress to the
+//! source shard, `transferIn` from the source shard to the destination).
 //!
 //! The ingress encodes an engine [`Action`] it built from an HTTP request; the engine decodes
 //! and submits it. The parser checks representability only (exact decimals on the
@@ -8,14 +10,14 @@
 //! which answers them with typed rejects on `executions`, like any other command.
 
 use oms_core::model::{
-    AccountId, Action, AmendOrder, CancelOrder, ClientOrderId, IdentifierError, Instrument, KillSwitch,
-    KillSwitchScope, MassCancel, NewOrder, SYMBOL_LEN_MAX, Symbol,
+    AccountId, Action, AmendOrder, Asset, CancelOrder, ClientOrderId, IdentifierError, Instrument, KillSwitch,
+    KillSwitchScope, MassCancel, NewOrder, SYMBOL_LEN_MAX, Symbol, TransferIn, TransferOut,
 };
 use serde::{Deserialize, Serialize};
 
 use super::wire::{
-    OrderTypeName, SelfTradePreventionName, SideName, TimeInForceName, parse_account, parse_order_id, parse_price,
-    parse_quantity, parse_time, price_text, quantity_text, time_text,
+    OrderTypeName, SelfTradePreventionName, SideName, TimeInForceName, amount_text, parse_account, parse_amount,
+    parse_order_id, parse_price, parse_quantity, parse_time, parse_unsigned, price_text, quantity_text, time_text,
 };
 use super::{
     CommandId, MESSAGE_VERSION, MarketReference, MessageError, OutboundMessage, TopicKind, check_header, malformed,
@@ -23,7 +25,8 @@ use super::{
 };
 
 /// `type` values carried on `orders`.
-const COMMAND_TYPES: [&str; 5] = ["newOrder", "cancelOrder", "amendOrder", "massCancel", "killSwitch"];
+const COMMAND_TYPES: [&str; 7] =
+    ["newOrder", "cancelOrder", "amendOrder", "massCancel", "killSwitch", "transfer", "transferIn"];
 
 /// A command as it travels on `orders` (the JSON shape; see `docs/events.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +42,54 @@ pub enum CommandMessage {
     MassCancel(MassCancelFields),
     /// Engage or release a kill switch (an admin's command; the ingress checks that).
     KillSwitch(KillSwitchFields),
+    /// Move funds from the sub-ledger of `symbol`'s shard to that of `toSymbol`'s.
+    Transfer(TransferFields),
+    /// The credit half of a transfer, sent by the source shard once it has debited.
+    TransferIn(TransferInFields),
+}
+
+/// Fields of `transfer`, published by the ingress to the source shard (key = `symbol`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id.
+    pub command_id: String,
+    /// Owner of the funds.
+    pub account_id: String,
+    /// A symbol the source shard trades (routes the command there).
+    pub symbol: String,
+    /// A symbol the destination shard trades (routes the credit there).
+    pub to_symbol: String,
+    /// Asset code.
+    pub asset: String,
+    /// Decimal amount, positive, at most the asset's scale.
+    pub amount: String,
+}
+
+/// Fields of `transferIn`, published by the source shard to the destination's partition
+/// (key = `symbol`, a symbol it trades). `(fromShard, sourceOffset)` is credited at most once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferInFields {
+    /// Schema version.
+    pub v: u32,
+    /// `transfer-<fromShard>-<sourceOffset>`: not the client's id, so the destination's
+    /// decision is never taken for the source's.
+    pub command_id: String,
+    /// Owner of the funds.
+    pub account_id: String,
+    /// A symbol the destination shard trades.
+    pub symbol: String,
+    /// Asset code.
+    pub asset: String,
+    /// Decimal amount, positive.
+    pub amount: String,
+    /// The shard (`orders` partition) the funds left.
+    pub from_shard: u32,
+    /// Offset of the `transfer` on the source's partition.
+    pub source_offset: String,
 }
 
 /// Fields of `killSwitch`. Published to every partition: each shard stops its own books.
@@ -193,7 +244,7 @@ pub fn encode_command(
     Ok(OutboundMessage { topic: TopicKind::Orders, key: command.key(), payload: to_bytes(&message)? })
 }
 
-fn command_id(text: &str) -> Result<CommandId, MessageError> {
+pub(super) fn command_id(text: &str) -> Result<CommandId, MessageError> {
     CommandId::new(text).map_err(|e| MessageError::InvalidField { field: "commandId", reason: identifier_reason(e) })
 }
 
@@ -210,6 +261,10 @@ fn instrument<'r>(reference: &'r impl MarketReference, symbol: &str) -> Result<&
         return Err(MessageError::InvalidField { field: "symbol", reason: "too long" });
     }
     reference.instrument_by_symbol(symbol).ok_or_else(|| MessageError::UnknownSymbol(symbol.to_owned()))
+}
+
+fn asset<'r>(reference: &'r impl MarketReference, code: &str) -> Result<&'r Asset, MessageError> {
+    reference.asset_by_code(code).ok_or(MessageError::InvalidField { field: "asset", reason: "unknown asset" })
 }
 
 fn version(v: u32) -> Result<(), MessageError> {
@@ -281,6 +336,32 @@ impl CommandMessage {
                 });
                 Ok(InboundCommand { command_id: command_id(&m.command_id)?, symbol: None, action })
             }
+            CommandMessage::Transfer(m) => {
+                version(m.v)?;
+                let from = instrument(reference, &m.symbol)?;
+                let to = instrument(reference, &m.to_symbol)?;
+                let asset = asset(reference, &m.asset)?;
+                let action = Action::TransferOut(TransferOut {
+                    account: parse_account("accountId", &m.account_id)?,
+                    asset: asset.spec().id,
+                    amount: parse_amount(asset, "amount", &m.amount)?,
+                    to: to.id(),
+                });
+                Ok(InboundCommand { command_id: command_id(&m.command_id)?, symbol: Some(from.spec().symbol), action })
+            }
+            CommandMessage::TransferIn(m) => {
+                version(m.v)?;
+                let to = instrument(reference, &m.symbol)?;
+                let asset = asset(reference, &m.asset)?;
+                let action = Action::TransferIn(TransferIn {
+                    account: parse_account("accountId", &m.account_id)?,
+                    asset: asset.spec().id,
+                    amount: parse_amount(asset, "amount", &m.amount)?,
+                    from_shard: m.from_shard,
+                    source_offset: parse_unsigned("sourceOffset", &m.source_offset)?,
+                });
+                Ok(InboundCommand { command_id: command_id(&m.command_id)?, symbol: Some(to.spec().symbol), action })
+            }
         }
     }
 
@@ -343,6 +424,37 @@ impl CommandMessage {
                     cancel_open_orders: k.cancel_open_orders,
                 })
             }
+            Action::TransferOut(t) => {
+                let asset = reference.asset(t.asset).ok_or(MessageError::MissingReference("asset"))?;
+                CommandMessage::Transfer(TransferFields {
+                    v: MESSAGE_VERSION,
+                    command_id,
+                    account_id: account(t.account),
+                    symbol: routed()?.spec().symbol.as_str().to_owned(),
+                    to_symbol: reference
+                        .instrument(t.to)
+                        .ok_or(MessageError::MissingReference("instrument"))?
+                        .spec()
+                        .symbol
+                        .as_str()
+                        .to_owned(),
+                    asset: asset.spec().code.as_str().to_owned(),
+                    amount: amount_text(asset, t.amount),
+                })
+            }
+            Action::TransferIn(t) => {
+                let asset = reference.asset(t.asset).ok_or(MessageError::MissingReference("asset"))?;
+                CommandMessage::TransferIn(TransferInFields {
+                    v: MESSAGE_VERSION,
+                    command_id,
+                    account_id: account(t.account),
+                    symbol: routed()?.spec().symbol.as_str().to_owned(),
+                    asset: asset.spec().code.as_str().to_owned(),
+                    amount: amount_text(asset, t.amount),
+                    from_shard: t.from_shard,
+                    source_offset: t.source_offset.to_string(),
+                })
+            }
             Action::DefineAsset(_)
             | Action::AddInstrument(_)
             | Action::SetInstrumentStatus(_)
@@ -366,6 +478,8 @@ fn action_name(action: &Action) -> &'static str {
         Action::SetInstrumentStatus(_) => "setInstrumentStatus",
         Action::Deposit(_) => "deposit",
         Action::Withdraw(_) => "withdraw",
+        Action::TransferOut(_) => "transfer",
+        Action::TransferIn(_) => "transferIn",
         Action::SetRiskLimits(_) => "setRiskLimits",
         Action::KillSwitch(_) => "killSwitch",
         Action::Heartbeat => "heartbeat",

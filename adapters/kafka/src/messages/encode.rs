@@ -7,7 +7,7 @@
 
 use oms_core::model::{
     Action, AdminApplied, Event, Fill, Instrument, InstrumentId, KillSwitchScope, OrderUpdate, Origin, RejectReason,
-    Sequence, Side, Trade,
+    Sequence, Side, Trade, TransferIn,
 };
 use oms_core::pipeline::{Outcome, OutcomeTracker};
 
@@ -101,7 +101,37 @@ pub fn encode_command_events(
         messages.push(OutboundMessage { topic: TopicKind::Executions, key, payload: to_bytes(&message)? });
     }
     messages.extend(others);
+    messages.extend(transfer_in(origin, &outcome, reference)?);
     Ok(messages)
+}
+
+/// The credit a debited `TransferOut` sends to its destination shard on `orders` (`None`
+/// for every other command and for a refused transfer). Its source position is the
+/// command's own, which the journal keeps, so republishing after a crash sends the same.
+fn transfer_in(
+    origin: &CommandOrigin,
+    outcome: &Outcome,
+    reference: &impl MarketReference,
+) -> Result<Option<OutboundMessage>, MessageError> {
+    let Action::TransferOut(out) = origin.action() else { return Ok(None) };
+    if outcome.reject.is_some() {
+        return Ok(None);
+    }
+    let Origin::Stream { stream, offset } = origin.origin else {
+        return Err(MessageError::InvalidField { field: "origin", reason: "a transfer needs its position on orders" });
+    };
+    let command = InboundCommand {
+        command_id: super::command::command_id(&format!("transfer-{stream}-{offset}"))?,
+        symbol: Some(instrument_of(reference, out.to)?.spec().symbol),
+        action: Action::TransferIn(TransferIn {
+            account: out.account,
+            asset: out.asset,
+            amount: out.amount,
+            from_shard: stream,
+            source_offset: offset,
+        }),
+    };
+    super::encode_command(&command, reference).map(Some)
 }
 
 /// Key of a result that concerns no order: the account, else the sequence.

@@ -26,7 +26,7 @@ use thiserror::Error;
 
 pub use command::{
     AmendOrderFields, CancelOrderFields, CommandMessage, InboundCommand, KillSwitchFields, MassCancelFields,
-    NewOrderFields, decode_command, encode_command,
+    NewOrderFields, TransferFields, TransferInFields, decode_command, encode_command,
 };
 pub use execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,

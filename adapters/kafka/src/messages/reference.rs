@@ -14,6 +14,8 @@ pub trait MarketReference {
     fn instrument(&self, id: InstrumentId) -> Option<&Instrument>;
     /// Asset by id (fees are in asset minor units).
     fn asset(&self, id: AssetId) -> Option<&Asset>;
+    /// Asset by code (transfers name assets).
+    fn asset_by_code(&self, code: &str) -> Option<&Asset>;
 }
 
 /// A fixed set of instruments and assets.
@@ -50,5 +52,10 @@ impl MarketReference for Catalog {
 
     fn asset(&self, id: AssetId) -> Option<&Asset> {
         self.assets.get(&id)
+    }
+
+    fn asset_by_code(&self, code: &str) -> Option<&Asset> {
+        // A handful of assets: a scan beats keeping a second map in step.
+        self.assets.values().find(|a| a.spec().code.as_str() == code)
     }
 }

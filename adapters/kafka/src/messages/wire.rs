@@ -3,8 +3,8 @@
 //! strictly: a value that is not exactly representable is refused, never rounded.
 
 use oms_core::model::{
-    AccountId, ConversionError, Instrument, OrderId, OrderStatus, OrderType, Price, Quantity, SelfTradePrevention,
-    Side, TimeInForce, Timestamp,
+    AccountId, Asset, ConversionError, Instrument, OrderId, OrderStatus, OrderType, Price, Quantity,
+    SelfTradePrevention, Side, TimeInForce, Timestamp,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -195,7 +195,7 @@ pub fn quantity_text(instrument: &Instrument, quantity: Quantity) -> String {
 
 /// Unsigned decimal integer text (ids are strings on the wire: JavaScript loses `u64`
 /// precision in numbers). Digits only: no sign, no spaces, no leading zeros.
-fn parse_unsigned(field: &'static str, text: &str) -> Result<u64, MessageError> {
+pub fn parse_unsigned(field: &'static str, text: &str) -> Result<u64, MessageError> {
     let canonical = !text.is_empty()
         && text.len() <= INTEGER_TEXT_MAX
         && text.bytes().all(|b| b.is_ascii_digit())
@@ -204,6 +204,20 @@ fn parse_unsigned(field: &'static str, text: &str) -> Result<u64, MessageError> 
         return Err(MessageError::InvalidField { field, reason: "not a canonical unsigned integer" });
     }
     text.parse::<u64>().map_err(|_| MessageError::Value { field, source: ConversionError::Overflow })
+}
+
+/// Decimal amount string → minor units of `asset`: positive, exact at its scale, in range.
+pub fn parse_amount(asset: &Asset, field: &'static str, text: &str) -> Result<i64, MessageError> {
+    let value = parse_decimal(field, text)?;
+    match asset.amount_from_decimal(value).map_err(|source| MessageError::Value { field, source })? {
+        0 => Err(MessageError::Value { field, source: ConversionError::NotPositive }),
+        units => Ok(units),
+    }
+}
+
+/// Minor units → decimal string (trailing zeros dropped).
+pub fn amount_text(asset: &Asset, units: i64) -> String {
+    asset.amount_to_decimal(units).normalize().to_string()
 }
 
 /// Account id text → id.

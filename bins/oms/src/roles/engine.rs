@@ -381,7 +381,8 @@ fn republish(dir: &Path, catalog: &Catalog, producer: &KafkaProducer, handle: &E
     .context("replaying the journal to republish")?;
     let mut receipts = Vec::new();
     for (sequence, (command, events)) in &groups {
-        if events.iter().all(|e| matches!(e, Event::AdminApplied(_) | Event::BalanceChanged(_))) {
+        let transfer = matches!(command.action, Action::TransferOut(_));
+        if !transfer && events.iter().all(|e| matches!(e, Event::AdminApplied(_) | Event::BalanceChanged(_))) {
             continue;
         }
         let origin = CommandOrigin {
@@ -390,8 +391,15 @@ fn republish(dir: &Path, catalog: &Catalog, producer: &KafkaProducer, handle: &E
             origin: command.origin,
             action: Some(command.action),
         };
-        for message in encode_command_events(&origin, events, catalog).context("encoding republished events")? {
-            receipts.push(producer.publish_message(&message).context("republishing")?);
+        let messages = encode_command_events(&origin, events, catalog).context("encoding republished events")?;
+        for message in &messages {
+            receipts.push(producer.publish_message(message).context("republishing")?);
+        }
+        if carries_transfer(&messages) {
+            // In order, like the publisher: see `Publisher::run`.
+            for receipt in receipts.drain(..) {
+                receipt.wait(DURABLE_WAIT).context("republished transfer not acknowledged")?;
+            }
         }
     }
     for receipt in receipts {
@@ -400,6 +408,12 @@ fn republish(dir: &Path, catalog: &Catalog, producer: &KafkaProducer, handle: &E
     tracing::info!(from = published + 1, to = last, commands = groups.len(), "republished decisions");
     std::fs::write(dir.join(PUBLISHED_FILE), last.to_string()).context("writing the published checkpoint")?;
     Ok(last)
+}
+
+/// Whether a command's messages include a `transferIn` for another shard (the only
+/// command an engine sends to `orders`).
+fn carries_transfer(messages: &[oms_kafka::messages::OutboundMessage]) -> bool {
+    messages.iter().any(|m| m.topic == oms_kafka::messages::TopicKind::Orders)
 }
 
 /// Messages handed to the producer, per command sequence, oldest first.
@@ -601,13 +615,21 @@ impl Publisher {
                 action: None,
             };
             let mut sent = Vec::new();
-            for message in encode_command_events(&origin, &events, &self.catalog)? {
-                sent.push(self.producer.publish_message(&message)?);
+            let messages = encode_command_events(&origin, &events, &self.catalog)?;
+            for message in &messages {
+                sent.push(self.producer.publish_message(message)?);
             }
             for message in self.positions.apply(sequence, &events)? {
                 sent.push(self.producer.publish_message(&message)?);
             }
             receipts.push_back((sequence.0, sent));
+            if carries_transfer(&messages) {
+                // The destination credits a source position at most once and takes a lower
+                // one for a copy, so its transfers must land in order: nothing after a
+                // transfer is sent until the broker has it (a failure stops the shard, which
+                // sends it again, in order, from its checkpoint). Transfers are rare.
+                self.settle(&mut receipts, true)?;
+            }
             self.sampled.dirty = true;
             // Durable in the journal, decision handed to the producer: the offset may be
             // committed (a crash before the broker has it is covered by republishing).
