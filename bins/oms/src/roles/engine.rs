@@ -70,18 +70,39 @@ pub fn shard_sequence_base(partition: i32) -> u64 {
 }
 
 /// Genesis of shard `partition`: the market definition, and each account's funds divided
-/// over the shards (the shard's sub-ledger; the remainder goes to shard 0).
+/// over the shards that own a symbol (the shard's sub-ledger; the remainder goes to the
+/// first of them). A shard that owns no symbol gets none: nothing could spend them, and no
+/// transfer could name that shard to move them out.
 fn shard_genesis(market: &[Action], partition: i32, partitions: i32) -> Vec<Action> {
-    let shards = i64::from(partitions.max(1));
+    let mut trading: Vec<i32> = market
+        .iter()
+        .filter_map(|action| match action {
+            Action::AddInstrument(spec) => {
+                Some(oms_kafka::topics::partition_for_key(spec.symbol.as_str().as_bytes(), partitions.max(1)))
+            }
+            _ => None,
+        })
+        .collect();
+    trading.sort_unstable();
+    trading.dedup();
+    // No instruments at all: shard 0 keeps the funds, as a single engine would.
+    if trading.is_empty() {
+        trading.push(0);
+    }
+    let shards = trading.len() as i64;
+    let first = trading[0];
+    let holds = trading.contains(&partition);
     market
         .iter()
-        .map(|action| match *action {
+        .filter_map(|action| match *action {
+            Action::Deposit(_) if !holds => None,
             Action::Deposit(transfer) => {
                 let share = transfer.amount / shards;
-                let amount = if partition == 0 { transfer.amount - share * (shards - 1) } else { share };
-                Action::Deposit(BalanceTransfer { amount, ..transfer })
+                let amount = if partition == first { transfer.amount - share * (shards - 1) } else { share };
+                // A deposit smaller than the shard count leaves some shards nothing.
+                (amount > 0).then_some(Action::Deposit(BalanceTransfer { amount, ..transfer }))
             }
-            other => other,
+            other => Some(other),
         })
         .collect()
 }
@@ -773,5 +794,48 @@ impl Publisher {
             std::fs::write(&self.checkpoint, self.published.to_string()).context("writing the published checkpoint")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_funds_go_to_the_shards_that_trade_and_add_up_to_the_deposit() {
+        let market = crate::market::Market::parse(include_str!("../demo-market.toml")).expect("demo market");
+        let symbols: Vec<Symbol> = market
+            .actions()
+            .iter()
+            .filter_map(|a| if let Action::AddInstrument(spec) = a { Some(spec.symbol) } else { None })
+            .collect();
+        let mut market = market.actions().to_vec();
+        // A deposit smaller than the number of shards: no shard may get a zero deposit.
+        market.push(Action::Deposit(BalanceTransfer { account: AccountId(9), asset: AssetId(0), amount: 1 }));
+        for partitions in [1, 2, 4, 12] {
+            let trading: Vec<i32> = symbols
+                .iter()
+                .map(|s| oms_kafka::topics::partition_for_key(s.as_str().as_bytes(), partitions))
+                .collect();
+            let mut funded: BTreeMap<(AccountId, AssetId), i64> = BTreeMap::new();
+            for partition in 0..partitions {
+                for action in shard_genesis(&market, partition, partitions) {
+                    let Action::Deposit(t) = action else { continue };
+                    assert!(t.amount > 0, "{partitions} partitions: an empty deposit on shard {partition}");
+                    assert!(
+                        trading.contains(&partition),
+                        "{partitions} partitions: funds on shard {partition}, which trades nothing"
+                    );
+                    *funded.entry((t.account, t.asset)).or_default() += t.amount;
+                }
+            }
+            let mut deposited: BTreeMap<(AccountId, AssetId), i64> = BTreeMap::new();
+            for action in &market {
+                if let Action::Deposit(t) = action {
+                    *deposited.entry((t.account, t.asset)).or_default() += t.amount;
+                }
+            }
+            assert_eq!(funded, deposited, "{partitions} partitions: every deposit in full");
+        }
     }
 }
