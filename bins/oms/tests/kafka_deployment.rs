@@ -624,7 +624,7 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     assert_eq!(book["bids"], serde_json::json!([["57000", "0.01"]]), "{book}");
     let bad_depth = common::http(port, "GET", "/api/market-data/orderbook/BTC-USD?depth=0", None, None, "");
     assert_eq!(bad_depth.status, 400, "{}", bad_depth.body);
-    // Funds held for the three bids, on three shards, still add up to the deposit.
+    // Funds held for the three bids, on two shards (SOL-USD shares BTC-USD's), still add up to the deposit.
     let (available, reserved) = common::eventually("the bids' holds", Duration::from_secs(30), || {
         balance(port, KEYS[0], "USD").filter(|(_, reserved)| *reserved > rust_decimal::Decimal::ZERO)
     });
@@ -730,4 +730,139 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     for key in KEYS {
         assert_eq!(common::http(port, "DELETE", "/api/orders", Some(key), None, "").status, 200);
     }
+}
+
+/// The caller's USD `(available, reserved)` per shard, from `GET /api/account/ledgers`.
+fn usd_ledgers(port: u16, key: &str) -> BTreeMap<i64, (rust_decimal::Decimal, rust_decimal::Decimal)> {
+    let reply = common::http(port, "GET", "/api/account/ledgers", Some(key), None, "").json();
+    let ledgers = reply["ledgers"].as_array().unwrap_or_else(|| panic!("ledgers: {reply}"));
+    ledgers
+        .iter()
+        .filter_map(|ledger| {
+            let usd = ledger["balances"].as_array()?.iter().find(|b| b["asset"] == "USD")?;
+            Some((ledger["shard"].as_i64()?, (amount(&usd["available"]), amount(&usd["reserved"]))))
+        })
+        .collect()
+}
+
+/// Funds live in per-shard sub-ledgers (ADR 0003 point 5). An order needing more than its
+/// shard holds is refused although the account's total would cover it; a transfer moves
+/// funds from one shard to another; a copy of the credit (as a source shard's republishing
+/// after a crash would send) changes nothing; bad transfers are refused with typed errors
+/// and change nothing.
+#[test]
+fn funds_move_between_shards_once_and_bad_transfers_change_nothing() {
+    use rust_decimal::Decimal;
+    let d = Deployment {
+        dir: tempfile::tempdir().expect("tempdir"),
+        brokers: common::kafka_brokers(),
+        prefix: common::unique("tt-") + "-",
+    };
+    write_config(d.dir.path());
+    let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
+    let port = common::free_port();
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
+    let shard = |symbol: &str| i64::from(oms_kafka::topics::partition_for_key(symbol.as_bytes(), PARTITIONS));
+    let (btc, eth) = (shard("BTC-USD"), shard("ETH-USD"));
+    assert!(btc != eth && shard("SOL-USD") == btc, "the test expects ETH-USD apart, BTC-USD with SOL-USD");
+    let key = KEYS[0];
+    // The market file's 10 000 000 USD, split over the two shards that own a symbol.
+    let share = Decimal::from(5_000_000);
+    common::eventually("the opening sub-ledgers", Duration::from_secs(60), || {
+        let ledgers = usd_ledgers(port, key);
+        (ledgers.len() == 2 && ledgers.values().all(|b| *b == (share, Decimal::ZERO))).then_some(())
+    });
+    let listed = common::http(port, "GET", "/api/account/ledgers", Some(key), None, "").json();
+    let symbols_of = |shard: i64| listed["ledgers"][shard as usize]["symbols"].clone();
+    assert_eq!(symbols_of(btc), serde_json::json!(["BTC-USD", "SOL-USD"]), "{listed}");
+    assert_eq!(symbols_of(eth), serde_json::json!(["ETH-USD"]), "{listed}");
+    assert_eq!(listed["ledgers"].as_array().map(Vec::len), Some(PARTITIONS as usize), "{listed}");
+
+    // 100 BTC at 60 000 needs 6 000 000 USD: more than BTC-USD's shard holds.
+    let big_bid = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"60000.00","quantity":"100"}"#;
+    let refused = common::http(port, "POST", "/api/orders", Some(key), None, big_bid);
+    assert_eq!(refused.json()["rejectReason"], "insufficient_balance", "{}", refused.body);
+
+    let transfer = |idempotency: Option<&str>, body: &str| {
+        common::http(port, "POST", "/api/account/transfers", Some(key), idempotency, body)
+    };
+    let body = |amount: &str, from: &str, to: &str| {
+        format!(r#"{{"asset":"USD","amount":"{amount}","fromSymbol":"{from}","toSymbol":"{to}"}}"#)
+    };
+    let moved = transfer(None, &body("2000000", "ETH-USD", "BTC-USD"));
+    assert_eq!(moved.status, 202, "{}", moved.body);
+    let reply = moved.json();
+    assert_eq!(
+        (reply["status"].as_str(), reply["amount"].as_str(), reply["fromShard"].as_i64(), reply["toShard"].as_i64()),
+        (Some("SENT"), Some("2000000"), Some(eth), Some(btc)),
+        "{reply}"
+    );
+    // Idempotent: the same key answers the first reply and moves the funds once.
+    let once = body("100000", "ETH-USD", "SOL-USD");
+    let first = transfer(Some("move-sol-1"), &once);
+    let second = transfer(Some("move-sol-1"), &once);
+    assert_eq!((first.status, second.status), (202, 202), "{} / {}", first.body, second.body);
+    assert!(second.replayed(), "the retry is the stored reply");
+    assert_eq!(first.json()["transferId"], second.json()["transferId"]);
+
+    // Refused, each with its code, none moving anything.
+    let refusals = [
+        (body("1", "BTC-USD", "SOL-USD"), 400, "same_shard"),
+        (body("3000000", "ETH-USD", "BTC-USD"), 422, "insufficient_balance"),
+        (body("0", "ETH-USD", "BTC-USD"), 400, "invalid_amount"),
+        (body("-5", "ETH-USD", "BTC-USD"), 400, "invalid_amount"),
+        (body("1.0000001", "ETH-USD", "BTC-USD"), 400, "invalid_amount"),
+        (body("1", "DOGE-USD", "BTC-USD"), 400, "unknown_symbol"),
+        (body("1", "ETH-USD", "BTC-USD").replace("\"USD\"", "\"XRP\""), 400, "unknown_asset"),
+        (r#"{"asset":"USD","amount":1,"fromSymbol":"ETH-USD","toSymbol":"BTC-USD"}"#.to_owned(), 400, "invalid_body"),
+    ];
+    for (request, status, code) in refusals {
+        let reply = transfer(None, &request);
+        assert_eq!((reply.status, reply.json()["code"].as_str()), (status, Some(code)), "{request}: {}", reply.body);
+    }
+    let anonymous = common::http(port, "POST", "/api/account/transfers", None, None, &body("1", "ETH-USD", "BTC-USD"));
+    assert_eq!(anonymous.status, 401);
+
+    let expected = BTreeMap::from([(btc, Decimal::from(7_100_000)), (eth, Decimal::from(2_900_000))]);
+    let totals = |ledgers: &BTreeMap<i64, (Decimal, Decimal)>| -> BTreeMap<i64, Decimal> {
+        ledgers.iter().map(|(shard, (available, reserved))| (*shard, available + reserved)).collect()
+    };
+    common::eventually("the credits on BTC-USD's shard", Duration::from_secs(60), || {
+        (totals(&usd_ledgers(port, key)) == expected).then_some(())
+    });
+    let placed = common::http(port, "POST", "/api/orders", Some(key), None, big_bid);
+    assert_eq!((placed.status, placed.json()["status"].as_str()), (201, Some("ACCEPTED")), "{}", placed.body);
+
+    // A copy of a credit on the destination's partition, as a source republishing after a
+    // crash would send: the destination has applied that source position and skips it.
+    let config = common::kafka_test_config(&d.brokers, &d.prefix, PARTITIONS);
+    let orders = oms_kafka::TailConsumer::from_beginning(&config, &config.topics.orders.name).expect("orders tail");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let credit = loop {
+        assert!(std::time::Instant::now() < deadline, "no transferIn on orders");
+        let Some(record) = orders.poll(Duration::from_millis(200)).expect("orders") else { continue };
+        let message: serde_json::Value = serde_json::from_slice(&record.payload).expect("json");
+        if message["type"] == "transferIn" && message["amount"] == "2000000" {
+            break record;
+        }
+    };
+    assert_eq!(i64::from(credit.partition), btc, "sent to the destination's partition");
+    let producer = oms_kafka::KafkaProducer::new(&config).expect("producer");
+    let copy = producer.publish_to(&config.topics.orders.name, Some(credit.partition), "copy", &credit.payload);
+    copy.expect("enqueued").wait(Duration::from_secs(30)).expect("the copy is on the partition");
+    // A later order on the same partition is decided after the copy; once the shard's
+    // sample shows it, the copy has been decided too, and moved nothing.
+    let later = r#"{"symbol":"BTC-USD","side":"buy","type":"limit","price":"59000.00","quantity":"1"}"#;
+    let later = common::http(port, "POST", "/api/orders", Some(key), None, later);
+    assert_eq!(later.status, 201, "{}", later.body);
+    let ledgers = common::eventually("the later order's hold", Duration::from_secs(60), || {
+        let ledgers = usd_ledgers(port, key);
+        (ledgers.get(&btc).is_some_and(|(_, reserved)| *reserved > Decimal::from(6_000_000))).then_some(ledgers)
+    });
+    assert_eq!(totals(&ledgers), expected, "the copy credited nothing; the refusals moved nothing: {ledgers:?}");
+    let total: Decimal = totals(&ledgers).values().sum();
+    assert_eq!(total, Decimal::from(10_000_000), "the account's funds are conserved");
 }

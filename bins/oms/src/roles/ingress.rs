@@ -24,6 +24,9 @@
 //! by the same followers: an account's order and fill updates as its messages are folded,
 //! trades, candles and book deltas as `prices` brings them.
 //!
+//! Funds are held per shard; `POST /api/account/transfers` moves them between shards and
+//! `GET /api/account/ledgers` shows each shard's part (`transfers`).
+//!
 //! Here: the process (followers, router, health). The write routes and the wait for
 //! decisions are in `commands`, the read routes and streams in `queries`, the folded read
 //! models in `view` (orders, positions, balances) and `market` (prices, books, candles).
@@ -58,6 +61,7 @@ use self::queries::{
     account, candles, executions, get_one, list, openapi_document, orderbook, positions, prices, ws_market_data,
     ws_orders,
 };
+use self::transfers::{ledgers, transfer};
 use self::view::OrderView;
 use crate::config::ServeArgs;
 use crate::market::Market;
@@ -66,6 +70,7 @@ mod commands;
 mod decisions;
 mod market;
 mod queries;
+mod transfers;
 mod view;
 
 /// How long a client waits for its command's decision.
@@ -192,6 +197,8 @@ pub fn run(
             .route("/api/market-data/candles/{symbol}", get(candles))
             .route("/api/market-data/orderbook/{symbol}", get(orderbook))
             .route("/api/account", get(account))
+            .route("/api/account/transfers", post(transfer))
+            .route("/api/account/ledgers", get(ledgers))
             .route("/api/openapi.json", get(|| async { Json(openapi_document()) }))
             .route(
                 "/api/demo/accounts",

@@ -262,7 +262,7 @@ impl Ingress {
     }
 
     /// A command with a fresh command id.
-    fn command(&self, symbol: Option<Symbol>, action: Action) -> Result<InboundCommand, Problem> {
+    pub(super) fn command(&self, symbol: Option<Symbol>, action: Action) -> Result<InboundCommand, Problem> {
         let command_id = oms_kafka::messages::CommandId::new(&self.command_id())
             .map_err(|e| Problem::bad_request("invalid_command", e.to_string()))?;
         Ok(InboundCommand { command_id, symbol, action })
@@ -349,7 +349,11 @@ impl Ingress {
     }
 
     /// Publishes `command` and waits for all its `executions` messages.
-    async fn decide(&self, command: &InboundCommand, partition: Option<i32>) -> Result<Vec<ExecutionMessage>, Problem> {
+    pub(super) async fn decide(
+        &self,
+        command: &InboundCommand,
+        partition: Option<i32>,
+    ) -> Result<Vec<ExecutionMessage>, Problem> {
         let message = encode_command(command, &self.reference)
             .map_err(|e| Problem::bad_request("invalid_order", e.to_string()))?;
         let id = command.command_id.as_str().to_owned();
@@ -432,7 +436,7 @@ impl Ingress {
 }
 
 /// The engine's refusal code of a command, from its `commandResult`.
-fn refusal_of(messages: &[ExecutionMessage]) -> Option<String> {
+pub(super) fn refusal_of(messages: &[ExecutionMessage]) -> Option<String> {
     messages.iter().find_map(|m| match m {
         ExecutionMessage::CommandResult(result) => result.reject_reason.clone(),
         _ => None,

@@ -144,10 +144,12 @@ pub(super) async fn orderbook(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `--role all`'s OpenAPI document without the paths the ingress does not serve.
+/// `--role all`'s OpenAPI document without the paths the ingress does not serve, and with
+/// the sub-ledger routes only a sharded deployment has (`transfers`).
 pub(super) fn openapi_document() -> impl serde::Serialize {
     let mut document = oms_http::api_document();
     document.paths.paths.retain(|path, _| !NOT_SERVED.contains(&path.as_str()));
+    document.merge(<super::transfers::TransferApi as utoipa::OpenApi>::openapi());
     document
 }
 

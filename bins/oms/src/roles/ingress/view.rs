@@ -178,6 +178,15 @@ impl OrderView {
         sums.into_iter().collect()
     }
 
+    /// `account`'s balances per shard and asset, as each shard last sampled them.
+    pub fn balances_by_shard(&self, account: AccountId) -> std::collections::BTreeMap<(u32, AssetId), Balance> {
+        self.balances
+            .iter()
+            .filter(|((owner, _, _), _)| *owner == account)
+            .map(|((_, asset, shard), (_, balance))| ((*shard, *asset), *balance))
+            .collect()
+    }
+
     /// The orders and fills.
     pub fn history(&self) -> &History {
         &self.history
