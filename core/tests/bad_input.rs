@@ -240,15 +240,6 @@ fn admin_cases() -> Vec<(&'static str, Action, RejectReason)> {
             RejectReason::InvalidRiskLimits,
         ),
         (
-            "kill unknown account",
-            Action::KillSwitch(KillSwitch {
-                scope: KillSwitchScope::Account(AccountId(99)),
-                engaged: true,
-                cancel_open_orders: true,
-            }),
-            RejectReason::UnknownAccount,
-        ),
-        (
             "mass cancel unknown account",
             Action::MassCancel(MassCancel { account: AccountId(99), instrument: None }),
             RejectReason::UnknownAccount,

@@ -87,6 +87,26 @@ fn risk_reason(#[case] setup: Setup, #[case] order: NewOrder, #[case] reason: Re
 }
 
 #[test]
+fn a_kill_switch_engaged_before_an_account_exists_holds_when_funds_arrive() {
+    let mut h = Harness::new();
+    let newcomer = AccountId(77);
+    let kill = |engaged| {
+        Action::KillSwitch(KillSwitch { scope: KillSwitchScope::Account(newcomer), engaged, cancel_open_orders: true })
+    };
+    // Releasing an account this engine never knew is a no-op, not an error, and creates nothing.
+    h.ok(kill(false));
+    assert!(h.engine.account(newcomer).is_none());
+    h.ok(kill(true));
+    // Funds arrive afterwards (on a shard: another shard's transfer), and cannot trade.
+    h.ok(Action::Deposit(BalanceTransfer { account: newcomer, asset: USD, amount: FUNDING[1].1 }));
+    let order = limit(newcomer, Side::Buy, 91, 1);
+    assert_eq!(h.rejected(Action::NewOrder(order)), RejectReason::AccountKillSwitch);
+    h.ok(kill(false));
+    h.ok(Action::NewOrder(order));
+    assert_conserved(&h.engine);
+}
+
+#[test]
 fn rate_window_rolls_over_with_command_time() {
     let mut h = Harness::new();
     limits(&mut h, |l| {

@@ -183,10 +183,17 @@ impl<B: PriceTimeBook> Engine<B> {
                 None
             }
             KillSwitchScope::Account(id) => {
-                let Some(slot) = self.accounts.slot(id) else {
-                    return Self::reject(sink, sequence, Some(id), None, RejectReason::UnknownAccount);
-                };
-                self.accounts.at_mut(slot).killed = kill.engaged;
+                // Engaging holds even for an account this engine does not know yet: funds
+                // that reach it later (another shard's transfer) must not trade. Releasing
+                // an unknown account has nothing to release.
+                match (self.accounts.slot(id), kill.engaged) {
+                    (Some(slot), _) => self.accounts.at_mut(slot).killed = kill.engaged,
+                    (None, false) => {}
+                    (None, true) => match self.create_account(id) {
+                        Some(slot) => self.accounts.at_mut(slot).killed = true,
+                        None => return Self::reject(sink, sequence, Some(id), None, RejectReason::AccountCapacity),
+                    },
+                }
                 Some(id)
             }
         };
