@@ -429,7 +429,9 @@ fn the_documented_examples_decode() {
             let bytes = serde_json::to_vec(&value).unwrap();
             let kind = value["type"].as_str().unwrap().to_owned();
             let decoded = match kind.as_str() {
-                "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" => decode_command(&bytes, &catalog).map(drop),
+                "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" | "transfer" | "transferIn" => {
+                    decode_command(&bytes, &catalog).map(drop)
+                }
                 // The command on `orders`, not the risk event of the same name.
                 "killSwitch" if value.get("cancelOpenOrders").is_some() => decode_command(&bytes, &catalog).map(drop),
                 "trade" | "book" | "candle" => decode_price(&bytes).map(drop),
@@ -440,7 +442,7 @@ fn the_documented_examples_decode() {
             checked += 1;
         }
     }
-    assert!(checked >= 14, "found {checked} examples");
+    assert!(checked >= 16, "found {checked} examples");
 }
 
 #[test]
