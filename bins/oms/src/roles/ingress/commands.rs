@@ -26,16 +26,11 @@ use super::{DECISION_TIMEOUT, Ingress, Shared, caller};
 /// `POST /api/orders`: a `newOrder` command on the symbol's partition, answered with the
 /// order as its decision left it.
 pub(super) async fn place(State(state): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let principal = match caller(&state, &headers) {
-        Ok(principal) => principal,
-        Err(problem) => return problem.into_response(),
-    };
-    let task = Arc::clone(&state);
-    let task_body = body.clone();
-    state
-        .idempotency
-        .run(principal.account, &headers, &body, move || async move { place_once(&task, principal, &task_body).await })
-        .await
+    let request = body.clone();
+    write(state, &headers, &request, Access::Account, move |task, principal| async move {
+        place_once(&task, principal, &body).await
+    })
+    .await
 }
 
 async fn place_once(state: &Ingress, principal: Principal, body: &[u8]) -> Response {
@@ -61,21 +56,11 @@ async fn place_once(state: &Ingress, principal: Principal, body: &[u8]) -> Respo
 
 /// `DELETE /api/orders/{id}`: a `cancelOrder` command to the shard the order id names.
 pub(super) async fn cancel(State(state): State<Shared>, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
-    let principal = match caller(&state, &headers) {
-        Ok(principal) => principal,
-        Err(problem) => return problem.into_response(),
-    };
-    let task = Arc::clone(&state);
     let request = axum::body::Bytes::from(format!("DELETE {order_id}"));
-    state
-        .idempotency
-        .run(
-            principal.account,
-            &headers,
-            &request,
-            move || async move { cancel_once(&task, principal, &order_id).await },
-        )
-        .await
+    write(state, &headers, &request, Access::Account, move |task, principal| async move {
+        cancel_once(&task, principal, &order_id).await
+    })
+    .await
 }
 
 async fn cancel_once(state: &Ingress, principal: Principal, order_id: &str) -> Response {
@@ -97,45 +82,38 @@ pub(super) async fn amend(
     Path(order_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let principal = match caller(&state, &headers) {
-        Ok(principal) => principal,
-        Err(problem) => return problem.into_response(),
-    };
-    let task = Arc::clone(&state);
     let mut keyed = body.to_vec();
     keyed.extend_from_slice(order_id.as_bytes());
     let request = axum::body::Bytes::from(keyed);
-    state
-        .idempotency
-        .run(principal.account, &headers, &request, move || async move {
-            let result = async {
-                let id = reads::parse_order_id(&order_id)?;
-                let change: AmendBody = serde_json::from_slice(&body)
-                    .map_err(|e| Problem::bad_request("invalid_body", format!("amend body: {e}")))?;
-                // The order's instrument sets the ticks and lots; an order this ingress has
-                // not seen (or another account's) is unknown.
-                let instrument = {
-                    let view = task.view()?;
-                    let record = view.history().order(id).filter(|r| r.order.account == principal.account);
-                    record
-                        .ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?
-                        .order
-                        .instrument
-                };
-                let listing = task
-                    .catalog
-                    .listing(instrument)
-                    .ok_or_else(|| Problem::not_found("unknown_symbol", "instrument gone"))?;
-                let action = Action::AmendOrder(change.to_amend(&listing.instrument, principal.account, id)?);
-                let (shard, _) = task.shard_of(id)?;
-                let symbol = listing.instrument.spec().symbol;
-                let messages = task.decide(&task.command(Some(symbol), action)?, Some(shard)).await?;
-                task.changed_order(principal, id, &messages)
-            }
-            .await;
-            result.unwrap_or_else(IntoResponse::into_response)
-        })
-        .await
+    write(state, &headers, &request, Access::Account, move |task, principal| async move {
+        let result = async {
+            let id = reads::parse_order_id(&order_id)?;
+            let change: AmendBody = serde_json::from_slice(&body)
+                .map_err(|e| Problem::bad_request("invalid_body", format!("amend body: {e}")))?;
+            // The order's instrument sets the ticks and lots; an order this ingress has
+            // not seen (or another account's) is unknown.
+            let instrument = {
+                let view = task.view()?;
+                let record = view.history().order(id).filter(|r| r.order.account == principal.account);
+                record
+                    .ok_or_else(|| Problem::not_found("unknown_order", format!("no order {order_id}")))?
+                    .order
+                    .instrument
+            };
+            let listing = task
+                .catalog
+                .listing(instrument)
+                .ok_or_else(|| Problem::not_found("unknown_symbol", "instrument gone"))?;
+            let action = Action::AmendOrder(change.to_amend(&listing.instrument, principal.account, id)?);
+            let (shard, _) = task.shard_of(id)?;
+            let symbol = listing.instrument.spec().symbol;
+            let messages = task.decide(&task.command(Some(symbol), action)?, Some(shard)).await?;
+            task.changed_order(principal, id, &messages)
+        }
+        .await;
+        result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `DELETE /api/orders?symbol=`: cancels the caller's working orders of one symbol (on
@@ -145,61 +123,54 @@ pub(super) async fn cancel_all(
     headers: HeaderMap,
     query: Result<Query<reads::SymbolQuery>, QueryRejection>,
 ) -> Response {
-    let principal = match caller(&state, &headers) {
-        Ok(principal) => principal,
-        Err(problem) => return problem.into_response(),
-    };
     let symbol = query.as_ref().ok().and_then(|q| q.0.symbol.clone());
-    let task = Arc::clone(&state);
     let request = axum::body::Bytes::from(format!("DELETE all {symbol:?}"));
-    state
-        .idempotency
-        .run(principal.account, &headers, &request, move || async move {
-            let result = async {
-                let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-                let targets: Vec<(Option<Symbol>, Option<InstrumentId>, i32)> = match &query.symbol {
-                    Some(text) => {
-                        let (instrument, listing) = task
-                            .catalog
-                            .by_symbol(text)
-                            .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {text:?}")))?;
-                        let symbol = listing.instrument.spec().symbol;
-                        let partition = partition_for_key(symbol.as_str().as_bytes(), task.partitions);
-                        vec![(Some(symbol), Some(instrument), partition)]
-                    }
-                    None => (0..task.partitions).map(|p| (None, None, p)).collect(),
-                };
-                let mut decisions = tokio::task::JoinSet::new();
-                for (symbol, instrument, partition) in targets {
-                    let task = Arc::clone(&task);
-                    decisions.spawn(async move {
-                        let action = Action::MassCancel(MassCancel { account: principal.account, instrument });
-                        task.decide(&task.command(symbol, action)?, Some(partition)).await
-                    });
+    write(state, &headers, &request, Access::Account, move |task, principal| async move {
+        let result = async {
+            let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
+            let targets: Vec<(Option<Symbol>, Option<InstrumentId>, i32)> = match &query.symbol {
+                Some(text) => {
+                    let (instrument, listing) = task
+                        .catalog
+                        .by_symbol(text)
+                        .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {text:?}")))?;
+                    let symbol = listing.instrument.spec().symbol;
+                    let partition = partition_for_key(symbol.as_str().as_bytes(), task.partitions);
+                    vec![(Some(symbol), Some(instrument), partition)]
                 }
-                let mut cancelled = Vec::new();
-                while let Some(joined) = decisions.join_next().await {
-                    let messages = joined.map_err(|_| Problem::unavailable("unavailable", "cancel task failed"))?;
-                    for message in messages? {
-                        if let ExecutionMessage::OrderCancelled(m) = message
-                            && let Ok(id) = reads::parse_order_id(&m.order_id)
-                        {
-                            cancelled.push(id);
-                        }
-                    }
-                }
-                let view = task.view()?;
-                let orders: Vec<Value> = cancelled
-                    .iter()
-                    .filter_map(|id| view.history().order(*id))
-                    .map(|record| reads::order_json(&task.catalog, record))
-                    .collect();
-                Ok::<_, Problem>(Json(json!({ "cancelled": orders })).into_response())
+                None => (0..task.partitions).map(|p| (None, None, p)).collect(),
+            };
+            let mut decisions = tokio::task::JoinSet::new();
+            for (symbol, instrument, partition) in targets {
+                let task = Arc::clone(&task);
+                decisions.spawn(async move {
+                    let action = Action::MassCancel(MassCancel { account: principal.account, instrument });
+                    task.decide(&task.command(symbol, action)?, Some(partition)).await
+                });
             }
-            .await;
-            result.unwrap_or_else(IntoResponse::into_response)
-        })
-        .await
+            let mut cancelled = Vec::new();
+            while let Some(joined) = decisions.join_next().await {
+                let messages = joined.map_err(|_| Problem::unavailable("unavailable", "cancel task failed"))?;
+                for message in messages? {
+                    if let ExecutionMessage::OrderCancelled(m) = message
+                        && let Ok(id) = reads::parse_order_id(&m.order_id)
+                    {
+                        cancelled.push(id);
+                    }
+                }
+            }
+            let view = task.view()?;
+            let orders: Vec<Value> = cancelled
+                .iter()
+                .filter_map(|id| view.history().order(*id))
+                .map(|record| reads::order_json(&task.catalog, record))
+                .collect();
+            Ok::<_, Problem>(Json(json!({ "cancelled": orders })).into_response())
+        }
+        .await;
+        result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `POST /api/admin/kill-switch` (admin): one command per `orders` partition, since each
@@ -208,40 +179,63 @@ pub(super) async fn cancel_all(
 /// the switch may then be set on some shards only, and the admin repeats the request
 /// (setting a switch twice is harmless).
 pub(super) async fn kill_switch(State(state): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let principal = match caller(&state, &headers) {
-        Ok(principal) if principal.admin => principal,
-        Ok(_) => return Problem::forbidden().into_response(),
+    let request = body.clone();
+    write(state, &headers, &request, Access::Admin, move |task, _| async move {
+        let result = async {
+            let request: KillSwitchBody = serde_json::from_slice(&body)
+                .map_err(|e| Problem::bad_request("invalid_body", format!("kill switch body: {e}")))?;
+            let action = Action::KillSwitch(request.to_kill_switch()?);
+            let mut decisions = tokio::task::JoinSet::new();
+            for partition in 0..task.partitions {
+                let task = Arc::clone(&task);
+                decisions.spawn(async move { task.decide(&task.command(None, action)?, Some(partition)).await });
+            }
+            let mut refusal = None;
+            while let Some(joined) = decisions.join_next().await {
+                let messages = joined.map_err(|_| Problem::unavailable("unavailable", "kill switch task failed"))??;
+                refusal = refusal.or_else(|| refusal_of(&messages));
+            }
+            if let Some(code) = refusal {
+                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}")));
+            }
+            Ok::<_, Problem>(Json(request.reply_json()).into_response())
+        }
+        .await;
+        result.unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
+/// Who may call a write route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// Any API key: the command acts for the key's account.
+    Account,
+    /// Admin keys only (403 otherwise).
+    Admin,
+}
+
+/// The frame of every write route: authenticate (401, or 403 for a non-admin on an admin
+/// route), then run `once` for the caller under the request's `Idempotency-Key`, whose
+/// stored answer must match `request` (the body, or what stands for it).
+pub(super) async fn write<F, Fut>(
+    state: Shared,
+    headers: &HeaderMap,
+    request: &axum::body::Bytes,
+    access: Access,
+    once: F,
+) -> Response
+where
+    F: FnOnce(Shared, Principal) -> Fut,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    let principal = match caller(&state, headers) {
+        Ok(principal) if access == Access::Admin && !principal.admin => return Problem::forbidden().into_response(),
+        Ok(principal) => principal,
         Err(problem) => return problem.into_response(),
     };
     let task = Arc::clone(&state);
-    let task_body = body.clone();
-    state
-        .idempotency
-        .run(principal.account, &headers, &body, move || async move {
-            let result = async {
-                let request: KillSwitchBody = serde_json::from_slice(&task_body)
-                    .map_err(|e| Problem::bad_request("invalid_body", format!("kill switch body: {e}")))?;
-                let action = Action::KillSwitch(request.to_kill_switch()?);
-                let mut decisions = tokio::task::JoinSet::new();
-                for partition in 0..task.partitions {
-                    let task = Arc::clone(&task);
-                    decisions.spawn(async move { task.decide(&task.command(None, action)?, Some(partition)).await });
-                }
-                let mut refusal = None;
-                while let Some(joined) = decisions.join_next().await {
-                    let messages =
-                        joined.map_err(|_| Problem::unavailable("unavailable", "kill switch task failed"))??;
-                    refusal = refusal.or_else(|| refusal_of(&messages));
-                }
-                if let Some(code) = refusal {
-                    return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}")));
-                }
-                Ok::<_, Problem>(Json(request.reply_json()).into_response())
-            }
-            .await;
-            result.unwrap_or_else(IntoResponse::into_response)
-        })
-        .await
+    state.idempotency.run(principal.account, headers, request, move || once(task, principal)).await
 }
 
 impl Ingress {

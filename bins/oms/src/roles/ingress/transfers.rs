@@ -9,8 +9,6 @@
 //! numbers, name the sub-ledgers: "the funds I trade BTC-USD with". `GET
 //! /api/account/ledgers` shows which symbols share a sub-ledger and what each holds.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -24,7 +22,7 @@ use oms_kafka::topics::partition_for_key;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::commands::refusal_of;
+use super::commands::{Access, refusal_of, write};
 use super::{Ingress, Shared, caller};
 
 /// A transfer request.
@@ -105,21 +103,11 @@ pub(super) struct TransferApi;
     security(("api_key" = []))
 )]
 pub(super) async fn transfer(State(state): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let principal = match caller(&state, &headers) {
-        Ok(principal) => principal,
-        Err(problem) => return problem.into_response(),
-    };
-    let task = Arc::clone(&state);
-    let task_body = body.clone();
-    state
-        .idempotency
-        .run(
-            principal.account,
-            &headers,
-            &body,
-            move || async move { transfer_once(&task, principal, &task_body).await },
-        )
-        .await
+    let request = body.clone();
+    write(state, &headers, &request, Access::Account, move |task, principal| async move {
+        transfer_once(&task, principal, &body).await
+    })
+    .await
 }
 
 async fn transfer_once(state: &Ingress, principal: Principal, body: &[u8]) -> Response {
