@@ -36,6 +36,18 @@ struct Deployment {
 }
 
 impl Deployment {
+    /// A deployment of its own: a temporary directory with the market and key files, and
+    /// topics under a fresh `prefix`.
+    fn new(prefix: &str) -> Self {
+        let d = Deployment {
+            dir: tempfile::tempdir().expect("tempdir"),
+            brokers: common::kafka_brokers(),
+            prefix: common::unique(prefix) + "-",
+        };
+        write_config(d.dir.path());
+        d
+    }
+
     fn spawn(&self, role: &str, name: &str, extra: &[&str]) -> Process {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -80,6 +92,13 @@ impl Deployment {
     fn owned(&self, name: &str) -> BTreeSet<i32> {
         common::shards_open(&self.log(name))
     }
+}
+
+/// Waits (bounded) until the ingress on `port` answers `/ready` with 200.
+fn wait_ready(port: u16) {
+    common::eventually("the ingress is ready", Duration::from_secs(60), || {
+        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
+    });
 }
 
 /// A market of the test's own: the demo instruments, two funded accounts.
@@ -185,12 +204,7 @@ fn mongo_orders(db: &Db, account: i64) -> Option<(Orders, usize)> {
 #[test]
 fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
     let db = Db::shared();
-    let d = Deployment {
-        dir: tempfile::tempdir().expect("tempdir"),
-        brokers: common::kafka_brokers(),
-        prefix: common::unique("td-") + "-",
-    };
-    write_config(d.dir.path());
+    let d = Deployment::new("td-");
     // Every role answers its probes on --listen (the engines and the persister serve no API).
     let probes: Vec<(String, u16)> =
         ["engine-a", "engine-b", "persister"].iter().map(|n| ((*n).to_owned(), common::free_port())).collect();
@@ -209,9 +223,7 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
         let health = common::http(*probe, "GET", "/health", None, None, "");
         assert_eq!(health.status, 200, "{name}: {}", health.body);
     }
-    common::eventually("the ingress is ready", Duration::from_secs(60), || {
-        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
-    });
+    wait_ready(port);
     common::eventually("every shard open", Duration::from_secs(60), || {
         (d.owned("engine-a").len() + d.owned("engine-b").len() == PARTITIONS as usize).then_some(())
     });
@@ -423,12 +435,7 @@ fn ingress_two_engines_and_a_persister_agree_across_an_engine_kill() {
 #[test]
 fn two_ingress_replicas_share_idempotency_keys_through_redis() {
     let redis = common::service_env("OMS_TEST_REDIS_URL");
-    let d = Deployment {
-        dir: tempfile::tempdir().expect("tempdir"),
-        brokers: common::kafka_brokers(),
-        prefix: common::unique("tr-") + "-",
-    };
-    write_config(d.dir.path());
+    let d = Deployment::new("tr-");
     let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
     let ports = [common::free_port(), common::free_port()];
     let _replicas: Vec<Process> = ports
@@ -530,12 +537,7 @@ fn balance(port: u16, key: &str, asset: &str) -> Option<(rust_decimal::Decimal, 
 
 #[test]
 fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
-    let d = Deployment {
-        dir: tempfile::tempdir().expect("tempdir"),
-        brokers: common::kafka_brokers(),
-        prefix: common::unique("ta-") + "-",
-    };
-    write_config(d.dir.path());
+    let d = Deployment::new("ta-");
     let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
     let port = common::free_port();
     let dist = d.dir.path().join("dist");
@@ -543,9 +545,7 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     std::fs::write(dist.join("index.html"), "<html>dashboard-marker</html>").expect("index");
     let listen = format!("127.0.0.1:{port}");
     let _ingress = d.spawn("ingress", "ingress", &["--listen", &listen, "--static-dir", dist.to_str().expect("utf-8")]);
-    common::eventually("the ingress is ready", Duration::from_secs(60), || {
-        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
-    });
+    wait_ready(port);
     common::eventually("the shards are open", Duration::from_secs(60), || {
         (d.owned("engine-a").len() == PARTITIONS as usize).then_some(())
     });
@@ -753,18 +753,11 @@ fn usd_ledgers(port: u16, key: &str) -> BTreeMap<i64, (rust_decimal::Decimal, ru
 #[test]
 fn funds_move_between_shards_once_and_bad_transfers_change_nothing() {
     use rust_decimal::Decimal;
-    let d = Deployment {
-        dir: tempfile::tempdir().expect("tempdir"),
-        brokers: common::kafka_brokers(),
-        prefix: common::unique("tt-") + "-",
-    };
-    write_config(d.dir.path());
+    let d = Deployment::new("tt-");
     let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
     let port = common::free_port();
     let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
-    common::eventually("the ingress is ready", Duration::from_secs(60), || {
-        common::try_http(port, "GET", "/ready", None, None, "").ok().filter(|r| r.status == 200)
-    });
+    wait_ready(port);
     let shard = |symbol: &str| i64::from(oms_kafka::topics::partition_for_key(symbol.as_bytes(), PARTITIONS));
     let (btc, eth) = (shard("BTC-USD"), shard("ETH-USD"));
     assert!(btc != eth && shard("SOL-USD") == btc, "the test expects ETH-USD apart, BTC-USD with SOL-USD");
