@@ -233,12 +233,18 @@ async function main() {
     }
     const tick = fx(instrument.tickSize);
     const lot = fx(instrument.lotSize);
-    // One tick above the fifth bid level (or a few ticks under the best bid): it rests, shows
-    // within the ladder's visible depth, sits off the demo bot's price grid (so the level is
-    // ours alone even while the bot requotes every 500 ms), is deeper than the bot's taker
-    // sweeps (3 levels), and stays near the market for any price collar.
+    // Four of the demo bot's level spacings under its fifth bid, plus a tick (or a few ticks
+    // under the best bid): it rests, shows within the ladder's visible depth (14 levels),
+    // sits off the bot's price grid (so the level is ours alone even while the bot requotes
+    // every 500 ms), and stays near the market for any price collar. The bot's taker sweeps
+    // reach 3 levels under its drifting mid; one tick above the fifth level was hit once the
+    // mid had fallen 2 steps, which happened between placing and cancelling in a CI run. Now
+    // the mid must fall about 6 steps in the second or two the walk spends there.
     let restPrice;
-    if (book.bids.length >= 5) restPrice = fx(book.bids[4][0]) + tick;
+    if (book.bids.length >= 5) {
+      const spacing = fx(book.bids[3][0]) - fx(book.bids[4][0]);
+      restPrice = fx(book.bids[4][0]) - 4n * (spacing > 0n ? spacing : tick) + tick;
+    }
     else if (bestBid !== null) restPrice = fx(bestBid) - 3n * tick;
     else if (bestAsk !== null) restPrice = fx(bestAsk) - 10n * tick;
     else restPrice = floorTo(fxMul(fx(reference), fx('0.995')), tick);
