@@ -340,6 +340,20 @@ impl Ingress {
     fn market(&self) -> Result<std::sync::MutexGuard<'_, MarketView>, Problem> {
         self.market.lock().map_err(|_| Problem::unavailable("unavailable", "ingress state"))
     }
+
+    /// The shard (`orders` partition) that owns `symbol`'s book: the engines' rule, by key.
+    fn partition_of(&self, symbol: Symbol) -> i32 {
+        oms_kafka::topics::partition_for_key(symbol.as_str().as_bytes(), self.partitions)
+    }
+
+    /// The symbols whose books `shard` owns, in catalogue order.
+    fn symbols_of(&self, shard: i32) -> impl Iterator<Item = Symbol> + '_ {
+        self.catalog
+            .listings()
+            .into_iter()
+            .map(|l| l.instrument.spec().symbol)
+            .filter(move |s| self.partition_of(*s) == shard)
+    }
 }
 
 /// 503 `not ready` without the brokers or the followers, or until they have read what the

@@ -16,7 +16,6 @@ use oms_http::problem::Problem;
 use oms_http::reads;
 use oms_kafka::PublishError;
 use oms_kafka::messages::{ExecutionMessage, InboundCommand, encode_command};
-use oms_kafka::topics::partition_for_key;
 use serde_json::{Value, json};
 
 use crate::roles::engine::SHARD_SEQUENCE_BITS;
@@ -135,7 +134,7 @@ pub(super) async fn cancel_all(
                         .by_symbol(text)
                         .ok_or_else(|| Problem::not_found("unknown_symbol", format!("no instrument {text:?}")))?;
                     let symbol = listing.instrument.spec().symbol;
-                    let partition = partition_for_key(symbol.as_str().as_bytes(), task.partitions);
+                    let partition = task.partition_of(symbol);
                     vec![(Some(symbol), Some(instrument), partition)]
                 }
                 None => (0..task.partitions).map(|p| (None, None, p)).collect(),
@@ -245,13 +244,7 @@ impl Ingress {
         let shard =
             (id.0 >> SHARD_SEQUENCE_BITS).checked_sub(1).and_then(|s| i32::try_from(s).ok()).ok_or_else(unknown)?;
         // Any symbol of the shard routes there; the engine decides on the order id and owner.
-        let symbol = self
-            .catalog
-            .listings()
-            .into_iter()
-            .map(|l| l.instrument.spec().symbol)
-            .find(|s| partition_for_key(s.as_str().as_bytes(), self.partitions) == shard)
-            .ok_or_else(unknown)?;
+        let symbol = self.symbols_of(shard).next().ok_or_else(unknown)?;
         Ok((shard, symbol))
     }
 

@@ -18,7 +18,6 @@ use oms_http::auth::Principal;
 use oms_http::problem::Problem;
 use oms_kafka::messages::MarketReference;
 use oms_kafka::messages::wire::parse_amount;
-use oms_kafka::topics::partition_for_key;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -173,17 +172,13 @@ pub(super) async fn ledgers(State(state): State<Shared>, headers: HeaderMap) -> 
         let ledgers = (0..state.partitions)
             .map(|shard| LedgerView {
                 shard,
-                symbols: state
-                    .catalog
-                    .listings()
+                symbols: state.symbols_of(shard).map(|s| s.as_str().to_owned()).collect(),
+                balances: u32::try_from(shard)
+                    .ok()
+                    .and_then(|s| by_shard.get(&s))
                     .into_iter()
-                    .map(|l| l.instrument.spec().symbol.as_str().to_owned())
-                    .filter(|s| partition_for_key(s.as_bytes(), state.partitions) == shard)
-                    .collect(),
-                balances: by_shard
-                    .iter()
-                    .filter(|((s, _), _)| i64::from(*s) == i64::from(shard))
-                    .filter_map(|((_, asset), balance)| {
+                    .flatten()
+                    .filter_map(|(asset, balance)| {
                         let asset = state.catalog.asset(*asset)?;
                         Some(BalanceRow {
                             asset: asset.spec().code.as_str().to_owned(),
@@ -207,6 +202,6 @@ impl Ingress {
             .by_symbol(symbol)
             .ok_or_else(|| Problem::bad_request("unknown_symbol", format!("no instrument {symbol:?}")))?;
         let symbol = listing.instrument.spec().symbol;
-        Ok((symbol, id, partition_for_key(symbol.as_str().as_bytes(), self.partitions)))
+        Ok((symbol, id, self.partition_of(symbol)))
     }
 }

@@ -178,13 +178,13 @@ impl OrderView {
         sums.into_iter().collect()
     }
 
-    /// `account`'s balances per shard and asset, as each shard last sampled them.
-    pub fn balances_by_shard(&self, account: AccountId) -> std::collections::BTreeMap<(u32, AssetId), Balance> {
-        self.balances
-            .iter()
-            .filter(|((owner, _, _), _)| *owner == account)
-            .map(|((_, asset, shard), (_, balance))| ((*shard, *asset), *balance))
-            .collect()
+    /// `account`'s balances by shard, then asset, as each shard last sampled them.
+    pub fn balances_by_shard(&self, account: AccountId) -> std::collections::BTreeMap<u32, Vec<(AssetId, Balance)>> {
+        let mut by_shard: std::collections::BTreeMap<u32, Vec<(AssetId, Balance)>> = std::collections::BTreeMap::new();
+        for ((_, asset, shard), (_, balance)) in self.balances.iter().filter(|((owner, _, _), _)| *owner == account) {
+            by_shard.entry(*shard).or_default().push((*asset, *balance));
+        }
+        by_shard
     }
 
     /// The orders and fills.
