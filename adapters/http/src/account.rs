@@ -5,14 +5,13 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use oms_core::model::{AccountId, Action, RiskLimits, SetRiskLimits};
-use rust_decimal::Decimal;
-use serde::Deserialize;
+use oms_core::model::{Action, SetRiskLimits};
 use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{Admin, Caller};
 use crate::dto::PlaceOrder;
+use crate::limits::{limits_json, parse_limits};
 use crate::orders::{parse_json, respond};
 use crate::problem::Problem;
 
@@ -95,20 +94,6 @@ pub(crate) fn position_json(
     Some(json)
 }
 
-/// Limits as the API shows them (minor units as integer strings; see docs/api.md).
-fn limits_json(l: &RiskLimits) -> serde_json::Value {
-    json!({
-        "orderQuantityMax": l.order_quantity_max_base.to_string(),
-        "orderNotionalMax": l.order_notional_max_quote.to_string(),
-        "positionMax": l.position_max_base.to_string(),
-        "openOrdersMax": l.open_orders_max,
-        "ordersPerSecondMax": l.orders_per_window_max,
-        "dailyLossMax": l.daily_loss_max_quote.to_string(),
-        "concentrationMaxBps": l.concentration_max_bps,
-        "concentrationFloor": l.concentration_floor_quote.to_string(),
-    })
-}
-
 /// `GET /api/risk/limits`.
 #[utoipa::path(get, path = "/api/risk/limits", responses((status = 200, body = crate::openapi::LimitsView)), security(("api_key" = [])))]
 pub(crate) async fn limits(State(state): State<AppState>, Caller(caller): Caller) -> Response {
@@ -122,44 +107,12 @@ pub(crate) async fn limits(State(state): State<AppState>, Caller(caller): Caller
     )
 }
 
-/// Body of `PUT /api/risk/limits` (minor units, as integer strings).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct LimitsBody {
-    order_quantity_max: String,
-    order_notional_max: String,
-    position_max: String,
-    open_orders_max: u32,
-    orders_per_second_max: u32,
-    daily_loss_max: String,
-    concentration_max_bps: u32,
-    concentration_floor: String,
-}
-
-/// Query of `PUT /api/risk/limits`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct AccountQuery {
-    account_id: String,
-}
-
-fn minor(field: &str, text: &str) -> Result<i64, Problem> {
-    let value = crate::dto::parse_decimal(field, text)?;
-    if value.is_sign_negative() || value.fract() != Decimal::ZERO {
-        return Err(Problem::bad_request(
-            "invalid_field",
-            format!("{field} must be a non-negative integer amount of minor units"),
-        ));
-    }
-    i64::try_from(value).map_err(|_| Problem::bad_request("overflow", format!("{field} too large")))
-}
-
 /// `PUT /api/risk/limits?accountId=` (admin).
 #[utoipa::path(put, path = "/api/risk/limits", params(("accountId" = String, Query, description = "account to change")), request_body = crate::openapi::LimitsView, responses((status = 200, body = crate::openapi::LimitsView), (status = 403, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn set_limits(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    query: Result<Query<AccountQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<crate::limits::AccountQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -172,24 +125,8 @@ pub(crate) async fn set_limits(
             respond(
                 async {
                     let Query(query) = query.map_err(|e| Problem::bad_request("invalid_query", e.body_text()))?;
-                    let account = AccountId(
-                        query
-                            .account_id
-                            .parse()
-                            .map_err(|_| Problem::bad_request("invalid_query", "accountId must be a number"))?,
-                    );
-                    let b: LimitsBody = parse_json(&task_body)?;
-                    let limits = RiskLimits {
-                        order_quantity_max_base: minor("orderQuantityMax", &b.order_quantity_max)?,
-                        order_notional_max_quote: minor("orderNotionalMax", &b.order_notional_max)?,
-                        position_max_base: minor("positionMax", &b.position_max)?,
-                        open_orders_max: b.open_orders_max,
-                        orders_per_window_max: b.orders_per_second_max,
-                        rate_window_ns: 1_000_000_000,
-                        daily_loss_max_quote: minor("dailyLossMax", &b.daily_loss_max)?,
-                        concentration_max_bps: b.concentration_max_bps,
-                        concentration_floor_quote: minor("concentrationFloor", &b.concentration_floor)?,
-                    };
+                    let account = query.account()?;
+                    let limits = parse_limits(&task_body)?;
                     let outcome = task_state.execute(Action::SetRiskLimits(SetRiskLimits { account, limits })).await?;
                     if let Some(reason) = outcome.reject {
                         return Err(Problem::new(

@@ -19,6 +19,7 @@ pub mod dto;
 pub mod external;
 pub mod history;
 pub mod idempotency;
+pub mod limits;
 pub mod market;
 mod market_routes;
 pub mod metrics;

@@ -6,8 +6,8 @@ mod common;
 use oms_core::model::{
     AccountId, Action, AmendOrder, AssetId, BalanceChanged, CancelOrder, ClientOrderId, Event, Fill, InstrumentId,
     KillSwitch, KillSwitchScope, MassCancel, NewOrder, Order, OrderId, OrderStatus, OrderType, Origin, Price, Quantity,
-    RejectReason, Rejected, SelfTradePrevention, Sequence, Side, Symbol, TimeInForce, Timestamp, Trade, TradeId,
-    TransferIn, TransferOut,
+    RejectReason, Rejected, RiskLimits, SelfTradePrevention, Sequence, SetRiskLimits, Side, Symbol, TimeInForce,
+    Timestamp, Trade, TradeId, TransferIn, TransferOut,
 };
 use oms_kafka::messages::wire::SideName;
 use oms_kafka::messages::{
@@ -429,20 +429,19 @@ fn the_documented_examples_decode() {
             let bytes = serde_json::to_vec(&value).unwrap();
             let kind = value["type"].as_str().unwrap().to_owned();
             let decoded = match kind.as_str() {
-                "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" | "transfer" | "transferIn" => {
-                    decode_command(&bytes, &catalog).map(drop)
-                }
+                "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" | "transfer" | "transferIn"
+                | "setRiskLimits" => decode_command(&bytes, &catalog).map(drop),
                 // The command on `orders`, not the risk event of the same name.
                 "killSwitch" if value.get("cancelOpenOrders").is_some() => decode_command(&bytes, &catalog).map(drop),
                 "trade" | "book" | "candle" => decode_price(&bytes).map(drop),
-                "riskReject" | "killSwitch" | "position" | "balance" => decode_risk_event(&bytes).map(drop),
+                "riskReject" | "killSwitch" | "position" | "balance" | "limits" => decode_risk_event(&bytes).map(drop),
                 _ => decode_execution(&bytes).map(drop),
             };
             assert!(decoded.is_ok(), "docs example {kind}: {decoded:?}");
             checked += 1;
         }
     }
-    assert!(checked >= 16, "found {checked} examples");
+    assert!(checked >= 18, "found {checked} examples");
 }
 
 #[test]
@@ -587,4 +586,107 @@ fn a_debited_transfer_sends_its_credit_to_the_destination_and_a_refused_one_does
     // A transfer must know its own position to be credited once; without one it is an error.
     let direct = CommandOrigin { origin: Origin::Direct, ..live };
     assert!(encode_command_events(&direct, &debited, &catalog).is_err());
+}
+
+fn limits_json() -> Value {
+    json!({
+        "v": 1, "type": "setRiskLimits", "commandId": "l-1", "accountId": "7", "symbol": "BTC-USD",
+        "limits": {
+            "orderQuantityMax": "100000000", "orderNotionalMax": "5000000000", "positionMax": "300000000",
+            "openOrdersMax": 25, "ordersPerWindowMax": 50, "rateWindowNs": "1000000000",
+            "dailyLossMax": "100000000", "concentrationMaxBps": 10000, "concentrationFloor": "0"
+        }
+    })
+}
+
+fn shard_limits() -> RiskLimits {
+    RiskLimits {
+        order_quantity_max_base: 100_000_000,
+        order_notional_max_quote: 5_000_000_000,
+        position_max_base: 300_000_000,
+        open_orders_max: 25,
+        orders_per_window_max: 50,
+        rate_window_ns: 1_000_000_000,
+        daily_loss_max_quote: 100_000_000,
+        concentration_max_bps: 10_000,
+        concentration_floor_quote: 0,
+    }
+}
+
+#[test]
+fn set_risk_limits_round_trips_and_unrepresentable_limits_are_refused() {
+    let command = decode(&limits_json()).unwrap();
+    assert_eq!(command.action, Action::SetRiskLimits(SetRiskLimits { account: AccountId(7), limits: shard_limits() }));
+    assert_eq!(command.key(), "BTC-USD", "routed to the shard that trades the symbol");
+    let message = encode_command(&command, &common::catalog()).unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&message.payload).unwrap(), limits_json());
+
+    let with_limit = |field: &str, value: Value| {
+        let mut message = limits_json();
+        message["limits"][field] = value;
+        decode(&message)
+    };
+    for (field, value) in [
+        ("orderQuantityMax", json!("-1")),
+        ("positionMax", json!("01")),
+        ("dailyLossMax", json!("9223372036854775808")),
+        ("orderNotionalMax", json!("1.5")),
+        ("rateWindowNs", json!("")),
+    ] {
+        assert!(
+            matches!(
+                with_limit(field, value.clone()),
+                Err(MessageError::Value { field: f, .. } | MessageError::InvalidField { field: f, .. }) if f == field
+            ),
+            "{field} = {value}"
+        );
+    }
+    assert!(matches!(with_limit("openOrdersMax", json!(-1)), Err(MessageError::Malformed(_))));
+    assert!(matches!(with_limit("extra", json!(1)), Err(MessageError::Malformed(_))));
+    let mut unrouted = limits_json();
+    unrouted["symbol"] = json!("DOGE-USD");
+    assert!(matches!(decode(&unrouted), Err(MessageError::UnknownSymbol(_))));
+}
+
+#[test]
+fn limits_a_shard_applied_are_reported_with_the_shard_and_a_refusal_reports_none() {
+    let catalog = common::catalog();
+    let set = SetRiskLimits { account: AccountId(7), limits: shard_limits() };
+    let live = CommandOrigin {
+        origin: Origin::Stream { stream: 3, offset: 12 },
+        action: None,
+        sequence: Sequence(40),
+        command: Some(decode(&limits_json()).unwrap()),
+    };
+    let applied = [Event::AdminApplied(oms_core::model::AdminApplied::RiskLimitsSet(AccountId(7)))];
+    let messages = encode_command_events(&live, &applied, &catalog).unwrap();
+    let report = messages.iter().find(|m| m.topic == TopicKind::RiskEvents).expect("a limits event");
+    assert_eq!(report.key, "7", "keyed by account");
+    let RiskEventMessage::Limits(limits) = decode_risk_event(&report.payload).unwrap() else { panic!("limits") };
+    assert_eq!((limits.shard, limits.sequence.as_str(), limits.account_id.as_str()), (3, "40", "7"));
+    assert_eq!(limits.command_id.as_deref(), Some("l-1"));
+    assert_eq!(limits.limits.to_limits().unwrap(), shard_limits());
+
+    // Republished from the journal: the same report, byte for byte.
+    let republished = CommandOrigin { command: None, action: Some(Action::SetRiskLimits(set)), ..live };
+    let again = encode_command_events(&republished, &applied, &catalog).unwrap();
+    let again = again.iter().find(|m| m.topic == TopicKind::RiskEvents).unwrap();
+    let mut expected: Value = serde_json::from_slice(&report.payload).unwrap();
+    expected["commandId"] = Value::Null;
+    assert_eq!(serde_json::from_slice::<Value>(&again.payload).unwrap(), expected, "only the client's id is gone");
+
+    let refused = [Event::Rejected(Rejected {
+        sequence: Sequence(40),
+        account: Some(AccountId(7)),
+        order_id: None,
+        client_order_id: None,
+        reason: RejectReason::InvalidRiskLimits,
+    })];
+    let messages = encode_command_events(&live, &refused, &catalog).unwrap();
+    assert!(
+        messages
+            .iter()
+            .all(|m| decode_risk_event(&m.payload).map_or(true, |e| !matches!(e, RiskEventMessage::Limits(_)))),
+        "a refusal changes no limits"
+    );
 }

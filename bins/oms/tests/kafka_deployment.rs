@@ -568,12 +568,11 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     assert_eq!(account["accountId"], "1", "{account}");
     // Every operation the ingress documents is routed: an unrouted one would answer 405, a
     // bare 404, or (a GET) the dashboard's fallback page. Asked without a key, so nothing
-    // changes. The shard-local routes it does not serve are not in its document.
+    // changes. The shard-local route it does not serve is not in its document.
     let document = common::http(port, "GET", "/api/openapi.json", None, None, "").json();
     let paths = document["paths"].as_object().expect("paths");
-    for unserved in ["/api/risk/limits", "/api/risk/validate"] {
-        assert!(!paths.contains_key(unserved), "{unserved} is documented but not served");
-    }
+    assert!(!paths.contains_key("/api/risk/validate"), "validate is documented but not served");
+    assert!(paths.contains_key("/api/risk/limits"), "limits are served");
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path.replace("{symbol}", "BTC-USD").replace("{order_id}", "1");
@@ -858,4 +857,87 @@ fn funds_move_between_shards_once_and_bad_transfers_change_nothing() {
     assert_eq!(totals(&ledgers), expected, "the copy credited nothing; the refusals moved nothing: {ledgers:?}");
     let total: Decimal = totals(&ledgers).values().sum();
     assert_eq!(total, Decimal::from(10_000_000), "the account's funds are conserved");
+}
+
+/// An account's limits in the split deployment (docs/api.md, "Limits in the split
+/// deployment"): an admin sets them once on the ingress; per-order limits bind on every
+/// shard, account-wide counts are divided over the shards that trade, so the account as a
+/// whole never exceeds them; `GET` shows them put back together; bad requests are refused
+/// with typed errors before anything is sent.
+#[test]
+fn risk_limits_are_divided_over_the_trading_shards_and_bind_the_account_as_a_whole() {
+    let d = Deployment::new("lim-");
+    let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
+    let port = common::free_port();
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
+    wait_ready(port);
+    let (trader, admin) = (KEYS[0], KEYS[1]);
+    let get = || common::http(port, "GET", "/api/risk/limits", Some(trader), None, "").json();
+    assert_eq!(get()["openOrdersMax"], 10_000, "the defaults until any are set");
+
+    // 2 BTC or 2 ETH per order (base minor units, scale 8); three working orders in all.
+    let limits = serde_json::json!({
+        "orderQuantityMax": "200000000", "orderNotionalMax": "10000000000000", "positionMax": "100000000000",
+        "openOrdersMax": 3, "ordersPerSecondMax": 1000, "dailyLossMax": "1000000000000",
+        "concentrationMaxBps": 10000, "concentrationFloor": "0"
+    });
+    let put = |key: &str, query: &str, body: &str| {
+        common::http(port, "PUT", &format!("/api/risk/limits{query}"), Some(key), None, body)
+    };
+    let with = |field: &str, value: serde_json::Value| {
+        let mut body = limits.clone();
+        body[field] = value;
+        body.to_string()
+    };
+    let refusals = [
+        (admin, "", limits.to_string(), 400, "invalid_query"),
+        (admin, "?accountId=x", limits.to_string(), 400, "invalid_query"),
+        (admin, "?accountId=1", with("openOrdersMax", serde_json::json!(-1)), 400, "invalid_field"),
+        (admin, "?accountId=1", with("dailyLossMax", serde_json::json!("-5")), 400, "invalid_field"),
+        (admin, "?accountId=1", with("concentrationMaxBps", serde_json::json!(5000)), 400, "unsupported_limit"),
+    ];
+    for (key, query, body, status, code) in refusals {
+        let reply = put(key, query, &body);
+        assert_eq!(
+            (reply.status, reply.json()["code"].as_str()),
+            (status, Some(code)),
+            "{query} {body}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(put(trader, "?accountId=1", &limits.to_string()).status, 403, "admins only");
+    assert_eq!(common::http(port, "PUT", "/api/risk/limits?accountId=1", None, None, "{}").status, 401);
+
+    let set = put(admin, "?accountId=1", &limits.to_string());
+    assert_eq!((set.status, set.json()), (200, limits.clone()), "{}", set.body);
+    common::eventually("both shards' reports put back together", Duration::from_secs(60), || {
+        (get() == limits).then_some(())
+    });
+
+    // Three working orders over two shards: the lower shard's share is 2, the other's 1.
+    let shard = |symbol: &str| oms_kafka::topics::partition_for_key(symbol.as_bytes(), PARTITIONS);
+    let (first, second) = if shard("BTC-USD") < shard("ETH-USD") {
+        (("BTC-USD", "56000.00"), ("ETH-USD", "2800.00"))
+    } else {
+        (("ETH-USD", "2800.00"), ("BTC-USD", "56000.00"))
+    };
+    let place = |(symbol, price): (&str, &str), quantity: &str| {
+        let body =
+            format!(r#"{{"symbol":"{symbol}","side":"buy","type":"limit","price":"{price}","quantity":"{quantity}"}}"#);
+        let reply = common::http(port, "POST", "/api/orders", Some(trader), None, &body);
+        (reply.status, reply.json()["rejectReason"].as_str().map(str::to_owned))
+    };
+    let accepted = (201, None);
+    // As `--role all`: a refused order is a 200 with its reason (the order was recorded, rejected).
+    let refused = |reason: &str| (200, Some(reason.to_owned()));
+    // The per-order limit binds on both shards, whole.
+    assert_eq!(place(first, "2.5"), refused("order_quantity_limit"));
+    assert_eq!(place(second, "2.5"), refused("order_quantity_limit"));
+    assert_eq!(place(first, "2"), accepted);
+    assert_eq!(place(first, "1"), accepted);
+    assert_eq!(place(first, "1"), refused("open_orders_limit"), "the first shard's share is used up");
+    assert_eq!(place(second, "1"), accepted);
+    assert_eq!(place(second, "1"), refused("open_orders_limit"), "so is the second's: three in all");
+    let open = common::http(port, "GET", "/api/orders?status=open", Some(trader), None, "").json();
+    assert_eq!(open["orders"].as_array().map(Vec::len), Some(3), "{open}");
 }

@@ -1,7 +1,8 @@
 //! Commands on the `orders` topic (key = symbol): new order, cancel, amend, mass cancel,
 //! the kill switch (published to every partition, since every shard must stop), and the
 //! two halves of a transfer between shards' sub-ledgers (`transfer` from the ingress to the
-//! source shard, `transferIn` from the source shard to the destination).
+//! source shard, `transferIn` from the source shard to the destination), and an account's
+//! risk limits (`setRiskLimits`, one per shard with that shard's share).
 //!
 //! The ingress encodes an engine [`Action`] it built from an HTTP request; the engine decodes
 //! and submits it. The parser checks representability only (exact decimals on the
@@ -11,10 +12,11 @@
 
 use oms_core::model::{
     AccountId, Action, AmendOrder, Asset, CancelOrder, ClientOrderId, IdentifierError, Instrument, KillSwitch,
-    KillSwitchScope, MassCancel, NewOrder, SYMBOL_LEN_MAX, Symbol, TransferIn, TransferOut,
+    KillSwitchScope, MassCancel, NewOrder, SYMBOL_LEN_MAX, SetRiskLimits, Symbol, TransferIn, TransferOut,
 };
 use serde::{Deserialize, Serialize};
 
+use super::limits::LimitsFields;
 use super::wire::{
     OrderTypeName, SelfTradePreventionName, SideName, TimeInForceName, amount_text, parse_account, parse_amount,
     parse_order_id, parse_price, parse_quantity, parse_time, parse_unsigned, price_text, quantity_text, time_text,
@@ -25,8 +27,8 @@ use super::{
 };
 
 /// `type` values carried on `orders`.
-const COMMAND_TYPES: [&str; 7] =
-    ["newOrder", "cancelOrder", "amendOrder", "massCancel", "killSwitch", "transfer", "transferIn"];
+const COMMAND_TYPES: [&str; 8] =
+    ["newOrder", "cancelOrder", "amendOrder", "massCancel", "killSwitch", "transfer", "transferIn", "setRiskLimits"];
 
 /// A command as it travels on `orders` (the JSON shape; see `docs/events.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +48,25 @@ pub enum CommandMessage {
     Transfer(TransferFields),
     /// The credit half of a transfer, sent by the source shard once it has debited.
     TransferIn(TransferInFields),
+    /// Set an account's limits on one shard (an admin's command; the ingress checks that).
+    SetRiskLimits(SetRiskLimitsFields),
+}
+
+/// Fields of `setRiskLimits`, published by the ingress to each shard that trades a symbol
+/// (key = one of its symbols), with that shard's share of the account-wide limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetRiskLimitsFields {
+    /// Schema version.
+    pub v: u32,
+    /// The client command's id.
+    pub command_id: String,
+    /// The account whose limits change.
+    pub account_id: String,
+    /// A symbol of the shard (routes the command there).
+    pub symbol: String,
+    /// The limits this shard enforces from now on.
+    pub limits: LimitsFields,
 }
 
 /// Fields of `transfer`, published by the ingress to the source shard (key = `symbol`).
@@ -362,6 +383,19 @@ impl CommandMessage {
                 });
                 Ok(InboundCommand { command_id: command_id(&m.command_id)?, symbol: Some(to.spec().symbol), action })
             }
+            CommandMessage::SetRiskLimits(m) => {
+                version(m.v)?;
+                let routed = instrument(reference, &m.symbol)?;
+                let action = Action::SetRiskLimits(SetRiskLimits {
+                    account: parse_account("accountId", &m.account_id)?,
+                    limits: m.limits.to_limits()?,
+                });
+                Ok(InboundCommand {
+                    command_id: command_id(&m.command_id)?,
+                    symbol: Some(routed.spec().symbol),
+                    action,
+                })
+            }
         }
     }
 
@@ -455,12 +489,18 @@ impl CommandMessage {
                     source_offset: t.source_offset.to_string(),
                 })
             }
+            Action::SetRiskLimits(l) => CommandMessage::SetRiskLimits(SetRiskLimitsFields {
+                v: MESSAGE_VERSION,
+                command_id,
+                account_id: account(l.account),
+                symbol: routed()?.spec().symbol.as_str().to_owned(),
+                limits: LimitsFields::from_limits(&l.limits),
+            }),
             Action::DefineAsset(_)
             | Action::AddInstrument(_)
             | Action::SetInstrumentStatus(_)
             | Action::Deposit(_)
             | Action::Withdraw(_)
-            | Action::SetRiskLimits(_)
             | Action::Heartbeat => return Err(MessageError::UnknownType(action_name(&command.action).to_owned())),
         })
     }

@@ -15,8 +15,9 @@ use super::execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,
     OrderCancelledMessage, OrderRejectedMessage, OrderUpdateMessage,
 };
+use super::limits::LimitsFields;
 use super::market::{BookMessage, PriceMessage, TradeMessage};
-use super::risk::{BalanceMessage, GLOBAL_KEY, KillSwitchMessage, RiskEventMessage, RiskRejectMessage};
+use super::risk::{BalanceMessage, GLOBAL_KEY, KillSwitchMessage, LimitsMessage, RiskEventMessage, RiskRejectMessage};
 use super::wire::{price_text, quantity_text, status_name, time_text};
 use super::{InboundCommand, MESSAGE_VERSION, MarketReference, MessageError, OutboundMessage, TopicKind, to_bytes};
 
@@ -291,11 +292,27 @@ fn encode_event(
             let key = account.unwrap_or_else(|| GLOBAL_KEY.to_owned());
             others.push(OutboundMessage { topic: TopicKind::RiskEvents, key, payload: to_bytes(&risk)? });
         }
+        Event::AdminApplied(AdminApplied::RiskLimitsSet(account)) => {
+            // Limits reach a shard only from `orders`, so the command and its partition are
+            // known; a republished decision keeps both.
+            if let (Action::SetRiskLimits(set), Origin::Stream { stream, .. }) = (origin.action(), origin.origin) {
+                let risk = RiskEventMessage::Limits(Box::new(LimitsMessage {
+                    v: MESSAGE_VERSION,
+                    command_id: origin.command_id(),
+                    sequence: origin.sequence.0.to_string(),
+                    shard: stream,
+                    account_id: account.0.to_string(),
+                    limits: LimitsFields::from_limits(&set.limits),
+                }));
+                others.push(OutboundMessage {
+                    topic: TopicKind::RiskEvents,
+                    key: account.0.to_string(),
+                    payload: to_bytes(&risk)?,
+                });
+            }
+        }
         Event::AdminApplied(
-            AdminApplied::AssetDefined(_)
-            | AdminApplied::InstrumentAdded(_)
-            | AdminApplied::InstrumentStatusSet(..)
-            | AdminApplied::RiskLimitsSet(_),
+            AdminApplied::AssetDefined(_) | AdminApplied::InstrumentAdded(_) | AdminApplied::InstrumentStatusSet(..),
         )
         | Event::BalanceChanged(_) => {}
     }

@@ -15,6 +15,7 @@
 mod command;
 mod encode;
 mod execution;
+mod limits;
 mod market;
 mod reference;
 mod risk;
@@ -26,16 +27,17 @@ use thiserror::Error;
 
 pub use command::{
     AmendOrderFields, CancelOrderFields, CommandMessage, InboundCommand, KillSwitchFields, MassCancelFields,
-    NewOrderFields, TransferFields, TransferInFields, decode_command, encode_command,
+    NewOrderFields, SetRiskLimitsFields, TransferFields, TransferInFields, decode_command, encode_command,
 };
 pub use execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,
     OrderCancelledMessage, OrderRejectedMessage, OrderUpdateMessage, decode_execution,
 };
+pub use limits::LimitsFields;
 pub use market::{BookMessage, CandleBar, CandleMessage, PriceMessage, TradeMessage, decode_price};
 pub use reference::{Catalog, MarketReference};
 pub use risk::{
-    BalanceMessage, GLOBAL_KEY, KillSwitchMessage, PositionMessage, RiskEventMessage, RiskRejectMessage,
+    BalanceMessage, GLOBAL_KEY, KillSwitchMessage, LimitsMessage, PositionMessage, RiskEventMessage, RiskRejectMessage,
     decode_risk_event,
 };
 

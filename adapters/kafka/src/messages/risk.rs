@@ -1,13 +1,14 @@
 //! Risk events on `risk-events` (key = account id, `global` for the global kill switch):
 //! every refused command, with breaches of account limits flagged, kill-switch changes, the
-//! position of each side after every trade, and each shard's balances of an account when
-//! they changed.
+//! position of each side after every trade, each shard's balances of an account when
+//! they changed, and the limits a shard enforces for an account once they are set.
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::LimitsFields;
 use super::{MessageError, check_header, malformed};
 
-const RISK_TYPES: [&str; 4] = ["riskReject", "killSwitch", "position", "balance"];
+const RISK_TYPES: [&str; 5] = ["riskReject", "killSwitch", "position", "balance", "limits"];
 
 /// Key of risk events that concern no single account.
 pub const GLOBAL_KEY: &str = "global";
@@ -24,6 +25,28 @@ pub enum RiskEventMessage {
     Position(PositionMessage),
     /// One shard's part of an account's balance in an asset.
     Balance(BalanceMessage),
+    /// The limits one shard enforces for an account, after they were set.
+    Limits(Box<LimitsMessage>),
+}
+
+/// `limits`: what one shard now enforces for an account (its share of the account-wide
+/// limits the admin set). An account's limits, as `GET /api/risk/limits` shows them, are
+/// the shards' shares put back together; the latest message per shard by `sequence` counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsMessage {
+    /// Schema version.
+    pub v: u32,
+    /// The command that set them.
+    pub command_id: Option<String>,
+    /// Its engine sequence.
+    pub sequence: String,
+    /// The shard (`orders` partition) that enforces them.
+    pub shard: u32,
+    /// Account.
+    pub account_id: String,
+    /// The shard's limits.
+    pub limits: LimitsFields,
 }
 
 /// `balance`: the part of an account's balance in one asset that one shard holds (each

@@ -182,7 +182,10 @@ impl Fold {
                 Ok(())
             }
             // Risk monitoring, not history: nothing to persist.
-            RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_) | RiskEventMessage::Balance(_) => Ok(()),
+            RiskEventMessage::RiskReject(_)
+            | RiskEventMessage::KillSwitch(_)
+            | RiskEventMessage::Balance(_)
+            | RiskEventMessage::Limits(_) => Ok(()),
         }
     }
 

@@ -68,6 +68,7 @@ use crate::market::Market;
 
 mod commands;
 mod decisions;
+mod limits;
 mod market;
 mod queries;
 mod transfers;
@@ -122,9 +123,8 @@ type AccountUpdates = Vec<(AccountId, Value)>;
 /// Items a WebSocket feed buffers for its slowest client before that client is cut.
 const FEED_CAPACITY: usize = 1 << 14;
 
-/// `--role all` paths the ingress does not serve: they need one shard's state (limits are
-/// per shard, docs/adr/0003-scale-out.md), so its `/api/openapi.json` leaves them out.
-const NOT_SERVED: [&str; 2] = ["/api/risk/validate", "/api/risk/limits"];
+/// `--role all` paths the ingress does not serve, so its `/api/openapi.json` leaves them out.
+const NOT_SERVED: [&str; 1] = ["/api/risk/validate"];
 
 /// Runs the ingress role until SIGTERM/SIGINT. `demo_accounts` (with `--demo`) are listed
 /// at `GET /api/demo/accounts`, as `--role all` does.
@@ -193,6 +193,7 @@ pub fn run(
             .route("/api/orders/{order_id}", delete(cancel).get(get_one).patch(amend))
             .route("/api/executions", get(executions))
             .route("/api/risk/positions", get(positions))
+            .route("/api/risk/limits", get(limits::limits).put(limits::set_limits))
             .route("/api/market-data/prices/{symbol}", get(prices))
             .route("/api/market-data/candles/{symbol}", get(candles))
             .route("/api/market-data/orderbook/{symbol}", get(orderbook))

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use oms_core::model::{AccountId, AssetId, InstrumentId, OrderId};
+use oms_core::model::{AccountId, AssetId, InstrumentId, OrderId, RiskLimits};
 use oms_core::risk::Balance;
 use oms_http::catalog::Catalog;
 use oms_http::history::History;
@@ -24,6 +24,7 @@ use oms_kafka::messages::{BalanceMessage, ExecutionMessage, MessageError, RiskEv
 use oms_mongo::stream::{PositionState, Version};
 use serde_json::Value;
 
+use super::limits::ShardLimits;
 use crate::roles::fold::{Fold, FoldError, order_id, version};
 
 /// Orders and fills as the API reads them.
@@ -36,6 +37,8 @@ pub struct OrderView {
     positions: HashMap<(AccountId, InstrumentId), PositionState>,
     /// Latest balance per account, asset and shard, with the sequence it is as of.
     balances: HashMap<(AccountId, AssetId, u32), (u64, Balance)>,
+    /// Latest limits per account and shard.
+    limits: ShardLimits,
     orders_max: usize,
     /// Messages skipped as not newer than the order's state.
     pub stale: u64,
@@ -53,6 +56,7 @@ impl OrderView {
             versions: HashMap::new(),
             positions: HashMap::new(),
             balances: HashMap::new(),
+            limits: ShardLimits::default(),
             orders_max: orders_max.max(1),
             stale: 0,
             refused: 0,
@@ -113,17 +117,27 @@ impl OrderView {
         folded
     }
 
-    /// Folds one `risk-events` message in: a `position` replaces the account's position
-    /// in its symbol unless an engine failover republished an older one (lower sequence);
-    /// rejects and kill switches are not kept.
+    /// Folds one `risk-events` message in: a `position`, `balance` or `limits` replaces
+    /// the one before it unless an engine failover republished an older one (lower
+    /// sequence); rejects and kill switches are not kept.
     pub fn apply_risk(&mut self, catalog: &Catalog, message: &RiskEventMessage) -> Result<(), FoldError> {
-        if let RiskEventMessage::Balance(m) = message {
-            let applied = self.apply_balance(catalog, m);
-            if applied.is_err() {
-                self.refused += 1;
-            }
-            return applied;
+        let applied = match message {
+            RiskEventMessage::Balance(m) => self.apply_balance(catalog, m),
+            RiskEventMessage::Limits(m) => self.limits.apply(m).map(|newer| self.stale += u64::from(!newer)),
+            _ => return self.apply_position(catalog, message),
+        };
+        if applied.is_err() {
+            self.refused += 1;
         }
+        applied
+    }
+
+    /// `account`'s limits as its shards last reported them, put back together.
+    pub fn limits_of(&self, account: AccountId) -> Option<RiskLimits> {
+        self.limits.of(account)
+    }
+
+    fn apply_position(&mut self, catalog: &Catalog, message: &RiskEventMessage) -> Result<(), FoldError> {
         if !matches!(message, RiskEventMessage::Position(_)) {
             return Ok(());
         }
