@@ -8,7 +8,7 @@
 #
 # Needs release builds: cargo build --release -p oms -p loadgen
 #
-# FETCH_WAIT_MS (default 5) and LINGER_MS (default 20, not the product's 2: on this box the
+# DURATION (seconds measured, default 10). FETCH_WAIT_MS (default 5) and LINGER_MS (default 20, not the product's 2: on this box the
 # broker shares two cores with everything else, and fewer, larger produce requests leave it
 # CPU to answer sooner; docs/benchmarks.md §7.1) override the Kafka tuning.
 set -euo pipefail
@@ -85,7 +85,7 @@ before=()
 for pid in "${watched[@]}"; do before+=("$( [[ -n $pid ]] && cpu "$pid" || echo 0)"); done
 start=$(date +%s.%N)
 "$loadgen" --target "http://127.0.0.1:$http" --api-keys "$work/ingress/demo-accounts.json" --mid-price 60000 \
-  --rate "$rate" --duration 10 --warmup 2 --connections 512 "${idem[@]}" "${loadgen_extra[@]}"
+  --rate "$rate" --duration "${DURATION:-10}" --warmup 2 --connections 512 "${idem[@]}" "${loadgen_extra[@]}"
 elapsed=$(awk "BEGIN { print $(date +%s.%N) - $start }")
 echo "CPU during the run (warm-up + measured, % of one core; the box has $(nproc)):"
 for i in "${!watched[@]}"; do
