@@ -26,9 +26,13 @@ pub enum WaitMode {
     Backoff(Duration),
 }
 
-/// Idle checks spent spinning, then yielding, before `Backoff` starts to sleep.
+/// Idle checks spent spinning, then yielding, before `Backoff` starts to sleep. Few
+/// yields: every `sched_yield` is a system call and, on a small box, usually a context
+/// switch. With 256 of them `oms serve` spent 30–40 % more CPU at the same load (each of
+/// its three stage threads yielded hundreds of times between bursts) for no better
+/// latency (docs/benchmarks.md §3, §7.2).
 const BACKOFF_SPINS: u32 = 64;
-const BACKOFF_YIELDS: u32 = 256;
+const BACKOFF_YIELDS: u32 = 8;
 
 thread_local! {
     /// `(sequence awaited, idle checks so far)` of this stage thread, for `Backoff`.
