@@ -95,7 +95,7 @@ pub(crate) fn position_json(
 }
 
 /// `GET /api/risk/limits`.
-#[utoipa::path(get, path = "/api/risk/limits", responses((status = 200, body = crate::openapi::LimitsView)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/risk/limits", responses((status = 200, body = crate::limits::LimitsBody)), security(("api_key" = [])))]
 pub(crate) async fn limits(State(state): State<AppState>, Caller(caller): Caller) -> Response {
     respond(
         async {
@@ -108,7 +108,7 @@ pub(crate) async fn limits(State(state): State<AppState>, Caller(caller): Caller
 }
 
 /// `PUT /api/risk/limits?accountId=` (admin).
-#[utoipa::path(put, path = "/api/risk/limits", params(("accountId" = String, Query, description = "account to change")), request_body = crate::openapi::LimitsView, responses((status = 200, body = crate::openapi::LimitsView), (status = 403, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/api/risk/limits", params(("accountId" = String, Query, description = "account to change")), request_body = crate::limits::LimitsBody, responses((status = 200, body = crate::limits::LimitsBody), (status = 403, body = crate::openapi::ProblemView)), security(("api_key" = [])))]
 pub(crate) async fn set_limits(
     State(state): State<AppState>,
     Admin(admin): Admin,

@@ -28,10 +28,12 @@ pub fn limits_json(l: &RiskLimits) -> serde_json::Value {
     })
 }
 
-/// Body of `PUT /api/risk/limits` (minor units, as integer strings).
-#[derive(Debug, Deserialize)]
+/// Risk limits (amounts in minor units, as integer strings): the body of `PUT
+/// /api/risk/limits` and the shape both routes answer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = LimitsView)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LimitsBody {
+pub(crate) struct LimitsBody {
     order_quantity_max: String,
     order_notional_max: String,
     position_max: String,

@@ -146,20 +146,6 @@ pub(crate) struct PositionsView {
     positions: Vec<PositionView>,
 }
 
-/// Risk limits (amounts in minor units).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LimitsView {
-    order_quantity_max: String,
-    order_notional_max: String,
-    position_max: String,
-    open_orders_max: u32,
-    orders_per_second_max: u32,
-    daily_loss_max: String,
-    concentration_max_bps: u32,
-    concentration_floor: String,
-}
-
 /// Kill switch request.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

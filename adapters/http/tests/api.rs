@@ -586,6 +586,9 @@ async fn health_ready_metrics_and_instruments() {
         }
     }
     assert!(openapi["components"]["schemas"]["PlaceOrder"].is_object());
+    // The body `PUT /api/risk/limits` parses is the schema it documents, under its old name.
+    let limits = &openapi["components"]["schemas"]["LimitsView"]["properties"];
+    assert!(limits["openOrdersMax"].is_object() && limits["concentrationFloor"].is_object(), "{limits}");
     server.stop().await;
 }
 

@@ -184,25 +184,36 @@ pub(super) async fn kill_switch(State(state): State<Shared>, headers: HeaderMap,
             let request: KillSwitchBody = serde_json::from_slice(&body)
                 .map_err(|e| Problem::bad_request("invalid_body", format!("kill switch body: {e}")))?;
             let action = Action::KillSwitch(request.to_kill_switch()?);
-            let mut decisions = tokio::task::JoinSet::new();
-            for partition in 0..task.partitions {
-                let task = Arc::clone(&task);
-                decisions.spawn(async move { task.decide(&task.command(None, action)?, Some(partition)).await });
-            }
-            let mut refusal = None;
-            while let Some(joined) = decisions.join_next().await {
-                let messages = joined.map_err(|_| Problem::unavailable("unavailable", "kill switch task failed"))??;
-                refusal = refusal.or_else(|| refusal_of(&messages));
-            }
-            if let Some(code) = refusal {
-                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}")));
-            }
+            decide_on_shards(&task, (0..task.partitions).map(|partition| (partition, None, action))).await?;
             Ok::<_, Problem>(Json(request.reply_json()).into_response())
         }
         .await;
         result.unwrap_or_else(IntoResponse::into_response)
     })
     .await
+}
+
+/// Sends one command to each shard named, `(partition, routing symbol, action)`, and waits
+/// for every decision: `Ok` once all applied theirs, 422 with the first refusal. Other
+/// shards may have applied theirs by then (the callers document that repeating is harmless).
+pub(super) async fn decide_on_shards(
+    task: &Shared,
+    commands: impl IntoIterator<Item = (i32, Option<Symbol>, Action)>,
+) -> Result<(), Problem> {
+    let mut decisions = tokio::task::JoinSet::new();
+    for (partition, symbol, action) in commands {
+        let task = Arc::clone(task);
+        decisions.spawn(async move { task.decide(&task.command(symbol, action)?, Some(partition)).await });
+    }
+    let mut refusal = None;
+    while let Some(joined) = decisions.join_next().await {
+        let messages = joined.map_err(|_| Problem::unavailable("unavailable", "a shard's decision task failed"))??;
+        refusal = refusal.or_else(|| refusal_of(&messages));
+    }
+    match refusal {
+        Some(code) => Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}"))),
+        None => Ok(()),
+    }
 }
 
 /// Who may call a write route.

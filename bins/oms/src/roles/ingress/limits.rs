@@ -15,12 +15,11 @@
 //! puts back together what the shards last reported (`limits` risk events).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use oms_core::prelude::*;
 use oms_http::limits::{AccountQuery, limits_json, parse_limits};
@@ -28,7 +27,7 @@ use oms_http::problem::Problem;
 use oms_kafka::messages::LimitsMessage;
 use oms_kafka::messages::wire::{parse_account, parse_order_id};
 
-use super::commands::{Access, refusal_of, write};
+use super::commands::{Access, decide_on_shards, write};
 use super::{Shared, caller};
 use crate::roles::fold::FoldError;
 
@@ -129,21 +128,11 @@ pub(super) async fn set_limits(
                 ));
             }
             let shards = u32::try_from(trading.len()).unwrap_or(u32::MAX);
-            let mut decisions = tokio::task::JoinSet::new();
-            for (index, (partition, symbol)) in (0..shards).zip(trading) {
-                let task = Arc::clone(&task);
-                let action = Action::SetRiskLimits(SetRiskLimits { account, limits: share(&limits, shards, index) });
-                decisions
-                    .spawn(async move { task.decide(&task.command(Some(symbol), action)?, Some(partition)).await });
-            }
-            let mut refusal = None;
-            while let Some(joined) = decisions.join_next().await {
-                let messages = joined.map_err(|_| Problem::unavailable("unavailable", "limits task failed"))??;
-                refusal = refusal.or_else(|| refusal_of(&messages));
-            }
-            if let Some(code) = refusal {
-                return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, &code, format!("refused: {code}")));
-            }
+            let commands = (0..shards).zip(trading).map(|(index, (partition, symbol))| {
+                let share = share(&limits, shards, index);
+                (partition, Some(symbol), Action::SetRiskLimits(SetRiskLimits { account, limits: share }))
+            });
+            decide_on_shards(&task, commands).await?;
             Ok::<_, Problem>(Json(limits_json(&limits)).into_response())
         }
         .await;
