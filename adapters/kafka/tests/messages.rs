@@ -11,9 +11,10 @@ use oms_core::model::{
 };
 use oms_kafka::messages::wire::SideName;
 use oms_kafka::messages::{
-    CommandId, CommandOrigin, ExecutionMessage, InboundCommand, MESSAGE_BYTES_MAX, MarketReference, MessageError,
-    PriceMessage, RiskEventMessage, TopicKind, decode_command, decode_execution, decode_price, decode_risk_event,
-    encode_balance, encode_book, encode_command, encode_command_events,
+    CommandId, CommandOrigin, ExecutionMessage, Inbound, InboundCommand, MESSAGE_BYTES_MAX, MarketReference,
+    MessageError, PriceMessage, RiskEventMessage, TopicKind, decode_command, decode_execution, decode_inbound,
+    decode_price, decode_risk_event, encode_balance, encode_book, encode_command, encode_command_events,
+    encode_validation, encode_validation_result,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -431,6 +432,7 @@ fn the_documented_examples_decode() {
             let decoded = match kind.as_str() {
                 "newOrder" | "cancelOrder" | "amendOrder" | "massCancel" | "transfer" | "transferIn"
                 | "setRiskLimits" => decode_command(&bytes, &catalog).map(drop),
+                "validateOrder" => decode_inbound(&bytes, &catalog).map(drop),
                 // The command on `orders`, not the risk event of the same name.
                 "killSwitch" if value.get("cancelOpenOrders").is_some() => decode_command(&bytes, &catalog).map(drop),
                 "trade" | "book" | "candle" => decode_price(&bytes).map(drop),
@@ -441,7 +443,7 @@ fn the_documented_examples_decode() {
             checked += 1;
         }
     }
-    assert!(checked >= 18, "found {checked} examples");
+    assert!(checked >= 20, "found {checked} examples");
 }
 
 #[test]
@@ -689,4 +691,51 @@ fn limits_a_shard_applied_are_reported_with_the_shard_and_a_refusal_reports_none
             .all(|m| decode_risk_event(&m.payload).map_or(true, |e| !matches!(e, RiskEventMessage::Limits(_)))),
         "a refusal changes no limits"
     );
+}
+
+/// `validateOrder` carries a `newOrder`'s fields; only the engine's `decode_inbound` takes
+/// it (as a check, not a command), and its answer is one `commandResult` without an order.
+#[test]
+fn a_validation_round_trips_and_is_answered_by_one_result_without_an_order() {
+    let catalog = common::catalog();
+    let mut message = new_order_json();
+    message["type"] = json!("validateOrder");
+    let bytes = serde_json::to_vec(&message).unwrap();
+    let Ok(Inbound::Validate(command)) = decode_inbound(&bytes, &catalog) else { panic!("a validation") };
+    assert_eq!(command, decode(&new_order_json()).unwrap(), "the same order as a newOrder");
+    assert!(
+        matches!(decode_command(&bytes, &catalog), Err(MessageError::UnknownType(t)) if t == "validateOrder"),
+        "never applied as a command"
+    );
+    assert!(matches!(
+        decode_inbound(&serde_json::to_vec(&new_order_json()).unwrap(), &catalog),
+        Ok(Inbound::Apply(c)) if c == command
+    ));
+    let encoded = encode_validation(&command, &catalog).unwrap();
+    assert_eq!((encoded.topic, encoded.key.as_str()), (TopicKind::Orders, "BTC-USD"));
+    assert_eq!(serde_json::from_slice::<Value>(&encoded.payload).unwrap(), message);
+    let cancel = InboundCommand {
+        action: Action::CancelOrder(CancelOrder { account: AccountId(7), order_id: OrderId(1) }),
+        ..command
+    };
+    assert!(encode_validation(&cancel, &catalog).is_err(), "only orders are validated");
+
+    let origin = CommandOrigin {
+        sequence: Sequence(44),
+        command: Some(command),
+        origin: Origin::Stream { stream: 2, offset: 41 },
+        action: None,
+    };
+    for (verdict, reason) in [(Ok(()), None), (Err(RejectReason::PostOnlyWouldTake), Some("post_only_would_take"))] {
+        let answer = encode_validation_result(&origin, verdict).unwrap();
+        assert_eq!((answer.topic, answer.key.as_str()), (TopicKind::Executions, "7"), "keyed by the account");
+        let ExecutionMessage::CommandResult(result) = decode_execution(&answer.payload).unwrap() else {
+            panic!("a commandResult")
+        };
+        assert_eq!(result.header.command_id.as_deref(), Some("cmd-1"));
+        assert_eq!((result.header.event_index, result.header.event_count), (0, 1));
+        assert_eq!((result.header.orders_partition, result.header.orders_offset.as_deref()), (Some(2), Some("41")));
+        assert_eq!((result.order_id, result.status, result.trades), (None, None, 0), "no order");
+        assert_eq!(result.reject_reason.as_deref(), reason);
+    }
 }

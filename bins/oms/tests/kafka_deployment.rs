@@ -568,11 +568,12 @@ fn the_ingress_amends_mass_cancels_and_streams_across_shards() {
     assert_eq!(account["accountId"], "1", "{account}");
     // Every operation the ingress documents is routed: an unrouted one would answer 405, a
     // bare 404, or (a GET) the dashboard's fallback page. Asked without a key, so nothing
-    // changes. The shard-local route it does not serve is not in its document.
+    // changes. It serves every route `--role all` has, and the sharded deployment's own.
     let document = common::http(port, "GET", "/api/openapi.json", None, None, "").json();
     let paths = document["paths"].as_object().expect("paths");
-    assert!(!paths.contains_key("/api/risk/validate"), "validate is documented but not served");
-    assert!(paths.contains_key("/api/risk/limits"), "limits are served");
+    for path in ["/api/risk/validate", "/api/risk/limits", "/api/account/transfers"] {
+        assert!(paths.contains_key(path), "{path} is in the ingress's document");
+    }
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path.replace("{symbol}", "BTC-USD").replace("{order_id}", "1");
@@ -940,4 +941,69 @@ fn risk_limits_are_divided_over_the_trading_shards_and_bind_the_account_as_a_who
     assert_eq!(place(second, "1"), refused("open_orders_limit"), "so is the second's: three in all");
     let open = common::http(port, "GET", "/api/orders?status=open", Some(trader), None, "").json();
     assert_eq!(open["orders"].as_array().map(Vec::len), Some(3), "{open}");
+}
+
+/// `POST /api/risk/validate` on the ingress: the shard that owns the symbol runs every check
+/// of a new order against its state at that point of its stream (its sub-ledger of the
+/// account's funds, the orders before it) and answers; placing the same order gets the same
+/// verdict; validating places, reserves and counts nothing.
+#[test]
+fn validation_answers_as_the_owning_shard_would_decide_and_places_nothing() {
+    let d = Deployment::new("val-");
+    let _engine = d.spawn("engine", "engine-a", &["--listen", "127.0.0.1:0"]);
+    let port = common::free_port();
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
+    wait_ready(port);
+    let (buyer, seller) = (KEYS[0], KEYS[1]);
+    let validate = |key: Option<&str>, body: &str| common::http(port, "POST", "/api/risk/validate", key, None, body);
+    let verdict = |body: &str| {
+        let reply = validate(Some(buyer), body);
+        assert_eq!(reply.status, 200, "{body}: {}", reply.body);
+        let answer = reply.json();
+        (answer["ok"].as_bool().expect("ok"), answer["rejectReason"].as_str().map(str::to_owned))
+    };
+    let bid = |quantity: &str, post_only: bool| {
+        format!(
+            r#"{{"symbol":"BTC-USD","side":"buy","type":"limit","price":"56000.00","quantity":"{quantity}","postOnly":{post_only}}}"#
+        )
+    };
+
+    // Refused before anything is sent, with the codes placing an order gives.
+    assert_eq!(validate(None, &bid("1", false)).status, 401);
+    let refusals = [
+        ("{", 400, "invalid_body"),
+        (r#"{"symbol":"XRP-USD","side":"buy","type":"limit","price":"1","quantity":"1"}"#, 404, "unknown_symbol"),
+    ];
+    for (body, status, code) in refusals {
+        let reply = validate(Some(buyer), body);
+        assert_eq!((reply.status, reply.json()["code"].as_str()), (status, Some(code)), "{body}: {}", reply.body);
+        let placed = common::http(port, "POST", "/api/orders", Some(buyer), None, body);
+        assert_eq!((placed.status, placed.json()["code"].as_str()), (status, Some(code)), "placing {body}");
+    }
+
+    // Each shard holds a part of the 10 000 000 USD; 100 BTC at 56 000 needs 5 600 000 on
+    // BTC-USD's shard alone: more than its part, though less than the account's total.
+    assert_eq!(verdict(&bid("100", false)), (false, Some("insufficient_balance".to_owned())));
+    assert_eq!(verdict(&bid("1", true)), (true, None), "a post-only bid on an empty book");
+
+    // An ask arrives on the same partition: the next check sees it.
+    let ask = r#"{"symbol":"BTC-USD","side":"sell","type":"limit","price":"56000.00","quantity":"1"}"#;
+    assert_eq!(common::http(port, "POST", "/api/orders", Some(seller), None, ask).status, 201);
+    assert_eq!(verdict(&bid("1", true)), (false, Some("post_only_would_take".to_owned())));
+
+    // Placing gets the same verdicts; validating placed and reserved nothing.
+    let open = |key: &str| {
+        let list = common::http(port, "GET", "/api/orders?status=open", Some(key), None, "").json();
+        list["orders"].as_array().map(Vec::len)
+    };
+    assert_eq!(open(buyer), Some(0), "validations place nothing");
+    assert_eq!(open(seller), Some(1));
+    let deposit = rust_decimal::Decimal::from(10_000_000);
+    common::eventually("the buyer's balance, untouched", Duration::from_secs(30), || {
+        (balance(port, buyer, "USD") == Some((deposit, rust_decimal::Decimal::ZERO))).then_some(())
+    });
+    for (body, reason) in [(bid("100", false), "insufficient_balance"), (bid("1", true), "post_only_would_take")] {
+        let placed = common::http(port, "POST", "/api/orders", Some(buyer), None, &body).json();
+        assert_eq!(placed["rejectReason"].as_str(), Some(reason), "placing {body}: {placed}");
+    }
 }

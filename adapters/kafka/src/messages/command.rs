@@ -2,7 +2,9 @@
 //! the kill switch (published to every partition, since every shard must stop), and the
 //! two halves of a transfer between shards' sub-ledgers (`transfer` from the ingress to the
 //! source shard, `transferIn` from the source shard to the destination), and an account's
-//! risk limits (`setRiskLimits`, one per shard with that shard's share).
+//! risk limits (`setRiskLimits`, one per shard with that shard's share), and a what-if
+//! check of an order (`validateOrder`: the shard runs every check and answers, nothing is
+//! journaled as a command or changed).
 //!
 //! The ingress encodes an engine [`Action`] it built from an HTTP request; the engine decodes
 //! and submits it. The parser checks representability only (exact decimals on the
@@ -27,8 +29,17 @@ use super::{
 };
 
 /// `type` values carried on `orders`.
-const COMMAND_TYPES: [&str; 8] =
-    ["newOrder", "cancelOrder", "amendOrder", "massCancel", "killSwitch", "transfer", "transferIn", "setRiskLimits"];
+const COMMAND_TYPES: [&str; 9] = [
+    "newOrder",
+    "cancelOrder",
+    "amendOrder",
+    "massCancel",
+    "killSwitch",
+    "transfer",
+    "transferIn",
+    "setRiskLimits",
+    "validateOrder",
+];
 
 /// A command as it travels on `orders` (the JSON shape; see `docs/events.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +61,8 @@ pub enum CommandMessage {
     TransferIn(TransferInFields),
     /// Set an account's limits on one shard (an admin's command; the ingress checks that).
     SetRiskLimits(SetRiskLimitsFields),
+    /// Check an order as `newOrder` would be checked now, without placing it.
+    ValidateOrder(NewOrderFields),
 }
 
 /// Fields of `setRiskLimits`, published by the ingress to each shard that trades a symbol
@@ -248,11 +261,51 @@ impl InboundCommand {
     }
 }
 
+/// A record from `orders`, decoded: a command to apply, or an order only to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// Submit to the engine: journaled, applied, decided.
+    Apply(InboundCommand),
+    /// `validateOrder`: run the engine's checks on this `NewOrder` against the shard's state
+    /// now and answer; nothing is journaled as a command, nothing changes.
+    Validate(InboundCommand),
+}
+
 /// Decodes and validates a record from `orders`. Never panics; every refusal is typed.
-pub fn decode_command(bytes: &[u8], reference: &impl MarketReference) -> Result<InboundCommand, MessageError> {
+pub fn decode_inbound(bytes: &[u8], reference: &impl MarketReference) -> Result<Inbound, MessageError> {
     check_header(bytes, &COMMAND_TYPES)?;
     let message: CommandMessage = serde_json::from_slice(bytes).map_err(malformed)?;
-    message.validate(reference)
+    let command = message.validate(reference)?;
+    Ok(match message {
+        CommandMessage::ValidateOrder(_) => Inbound::Validate(command),
+        _ => Inbound::Apply(command),
+    })
+}
+
+/// Decodes a command to apply; a `validateOrder` is refused as
+/// [`MessageError::UnknownType`] here (only the engine answers those, via [`decode_inbound`]).
+pub fn decode_command(bytes: &[u8], reference: &impl MarketReference) -> Result<InboundCommand, MessageError> {
+    match decode_inbound(bytes, reference)? {
+        Inbound::Apply(command) => Ok(command),
+        Inbound::Validate(_) => Err(MessageError::UnknownType("validateOrder".to_owned())),
+    }
+}
+
+/// Encodes a `validateOrder` for `orders` (key = the order's symbol): `command.action` must
+/// be the `NewOrder` to check.
+pub fn encode_validation(
+    command: &InboundCommand,
+    reference: &impl MarketReference,
+) -> Result<OutboundMessage, MessageError> {
+    let Action::NewOrder(order) = &command.action else {
+        return Err(MessageError::InvalidField { field: "type", reason: "only a new order can be validated" });
+    };
+    let fields = NewOrderFields::from_order(command.command_id.as_str().to_owned(), order, reference)?;
+    Ok(OutboundMessage {
+        topic: TopicKind::Orders,
+        key: command.key(),
+        payload: to_bytes(&CommandMessage::ValidateOrder(fields))?,
+    })
 }
 
 /// Encodes a command for `orders`, with its key. `command.symbol` must name the order's
@@ -296,7 +349,7 @@ impl CommandMessage {
     /// Converts the JSON shape into engine units, checking every field.
     pub fn validate(&self, reference: &impl MarketReference) -> Result<InboundCommand, MessageError> {
         match self {
-            CommandMessage::NewOrder(m) => m.validate(reference),
+            CommandMessage::NewOrder(m) | CommandMessage::ValidateOrder(m) => m.validate(reference),
             CommandMessage::CancelOrder(m) => {
                 version(m.v)?;
                 let instrument = instrument(reference, &m.symbol)?;

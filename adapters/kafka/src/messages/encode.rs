@@ -46,6 +46,25 @@ impl CommandOrigin {
         self.command.map(|c| c.command_id.as_str().to_owned())
     }
 
+    /// The `executions` header naming this command (index and count still 0).
+    fn header(&self) -> ExecutionHeader {
+        ExecutionHeader {
+            v: MESSAGE_VERSION,
+            command_id: self.command_id(),
+            sequence: self.sequence.0.to_string(),
+            orders_partition: match self.origin {
+                Origin::Stream { stream, .. } => i32::try_from(stream).ok(),
+                Origin::Direct => None,
+            },
+            orders_offset: match self.origin {
+                Origin::Stream { offset, .. } => Some(offset.to_string()),
+                Origin::Direct => None,
+            },
+            event_index: 0,
+            event_count: 0,
+        }
+    }
+
     fn symbol(&self) -> Option<String> {
         self.command.and_then(|c| c.symbol).map(|s| s.as_str().to_owned())
     }
@@ -66,21 +85,7 @@ pub fn encode_command_events(
     if events.iter().any(|e| matches!(e, Event::Rejected(r) if r.reason == RejectReason::DuplicateDelivery)) {
         return Ok(Vec::new());
     }
-    let header = ExecutionHeader {
-        v: MESSAGE_VERSION,
-        command_id: origin.command_id(),
-        sequence: origin.sequence.0.to_string(),
-        orders_partition: match origin.origin {
-            Origin::Stream { stream, .. } => i32::try_from(stream).ok(),
-            Origin::Direct => None,
-        },
-        orders_offset: match origin.origin {
-            Origin::Stream { offset, .. } => Some(offset.to_string()),
-            Origin::Direct => None,
-        },
-        event_index: 0,
-        event_count: 0,
-    };
+    let header = origin.header();
     let mut executions: Vec<(String, ExecutionMessage)> = Vec::with_capacity(events.len() + 2);
     let mut others = Vec::new();
     let mut tracker = OutcomeTracker::new(origin.sequence, &origin.action());
@@ -104,6 +109,31 @@ pub fn encode_command_events(
     messages.extend(others);
     messages.extend(transfer_in(origin, &outcome, reference)?);
     Ok(messages)
+}
+
+/// The answer to a `validateOrder`: one `commandResult` on `executions` (key = the
+/// account), with no order and no trades, and the reason the order would be refused, if
+/// any. `origin.sequence` is the journaled heartbeat the check ran at; no order events are
+/// published for it, since nothing changed.
+pub fn encode_validation_result(
+    origin: &CommandOrigin,
+    verdict: Result<(), RejectReason>,
+) -> Result<OutboundMessage, MessageError> {
+    let Action::NewOrder(order) = origin.action() else {
+        return Err(MessageError::InvalidField { field: "type", reason: "only a new order can be validated" });
+    };
+    let result = CommandResultMessage {
+        header: ExecutionHeader { event_count: 1, ..origin.header() },
+        order_id: None,
+        status: None,
+        trades: 0,
+        reject_reason: verdict.err().map(|r| r.code().to_owned()),
+    };
+    Ok(OutboundMessage {
+        topic: TopicKind::Executions,
+        key: order.account.0.to_string(),
+        payload: to_bytes(&ExecutionMessage::CommandResult(result))?,
+    })
 }
 
 /// The credit a debited `TransferOut` sends to its destination shard on `orders` (`None`

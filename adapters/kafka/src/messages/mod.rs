@@ -26,8 +26,9 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use command::{
-    AmendOrderFields, CancelOrderFields, CommandMessage, InboundCommand, KillSwitchFields, MassCancelFields,
-    NewOrderFields, SetRiskLimitsFields, TransferFields, TransferInFields, decode_command, encode_command,
+    AmendOrderFields, CancelOrderFields, CommandMessage, Inbound, InboundCommand, KillSwitchFields, MassCancelFields,
+    NewOrderFields, SetRiskLimitsFields, TransferFields, TransferInFields, decode_command, decode_inbound,
+    encode_command, encode_validation,
 };
 pub use execution::{
     CommandResultMessage, ExecutionHeader, ExecutionMessage, FillMessage, OrderAcceptedMessage, OrderAmendedMessage,
@@ -41,7 +42,9 @@ pub use risk::{
     decode_risk_event,
 };
 
-pub use encode::{CommandOrigin, encode_balance, encode_book, encode_command_events, encode_position};
+pub use encode::{
+    CommandOrigin, encode_balance, encode_book, encode_command_events, encode_position, encode_validation_result,
+};
 
 /// Schema version written into every message and the only one accepted on input. A change
 /// that an old reader would misread (a renamed or retyped field, a new meaning) bumps it;

@@ -34,7 +34,8 @@ use oms_core::prelude::*;
 use oms_core::risk::{Balance, Position};
 use oms_http::market::BookSnapshot;
 use oms_kafka::messages::{
-    Catalog, CommandOrigin, InboundCommand, decode_command, encode_command_events, encode_position,
+    Catalog, CommandOrigin, Inbound, InboundCommand, decode_inbound, encode_command_events, encode_position,
+    encode_validation_result,
 };
 use oms_kafka::{ConsumerEvent, DurableMarker, EngineConsumer, InboundRecord, KafkaConfig, KafkaProducer};
 
@@ -113,6 +114,8 @@ struct Pending {
     partition: i32,
     offset: i64,
     command: InboundCommand,
+    /// For a `validateOrder`: the engine's verdict, sent by the read that checked it.
+    verdict: Option<Receiver<Result<(), RejectReason>>>,
 }
 
 /// One open shard.
@@ -299,8 +302,8 @@ impl Shard {
             role.marker.mark(record.partition, record.offset);
             return Ok(());
         }
-        let command = match decode_command(&record.payload, &self.catalog) {
-            Ok(command) => command,
+        let inbound = match decode_inbound(&record.payload, &self.catalog) {
+            Ok(inbound) => inbound,
             Err(e) => {
                 // A poison record must not block the partition: refuse it loudly, count it,
                 // and move on (its offset is committed like any decided command).
@@ -309,16 +312,35 @@ impl Shard {
                 return Ok(());
             }
         };
+        let (command, verdict) = match inbound {
+            Inbound::Apply(command) => (command, None),
+            Inbound::Validate(command) => {
+                let (tx, rx) = crossbeam_channel::bounded(1);
+                (command, Some((tx, rx)))
+            }
+        };
         let ticket = loop {
-            match self.handle.try_submit_from(record.origin(), command.action) {
+            let submitted = match (&verdict, command.action) {
+                // A what-if check runs on the engine thread in sequence with the commands
+                // before it, as a read: it journals a heartbeat, not the order.
+                (Some((tx, _)), Action::NewOrder(order)) => {
+                    let tx = tx.clone();
+                    self.handle.try_read(Box::new(move |engine| {
+                        let _ = tx.send(engine.check_new_order(&order));
+                    }))
+                }
+                _ => self.handle.try_submit_from(record.origin(), command.action),
+            };
+            match submitted {
                 Ok(ticket) => break ticket,
                 Err(SubmitError::Backpressure) => std::thread::yield_now(),
                 Err(e) => anyhow::bail!("shard {} refused a command: {e}", record.partition),
             }
         };
         self.applied = Some(offset);
+        let verdict = verdict.map(|(_, rx)| rx);
         self.pending
-            .send(Pending { ticket, partition: record.partition, offset: record.offset, command })
+            .send(Pending { ticket, partition: record.partition, offset: record.offset, command, verdict })
             .map_err(|_| anyhow::anyhow!("shard {} publisher is gone", record.partition))
     }
 
@@ -635,6 +657,20 @@ impl Publisher {
                 },
                 action: None,
             };
+            if let Some(verdict) = &pending.verdict {
+                // The check's heartbeat may have expired orders: those are published as any
+                // heartbeat's; the answer is one `commandResult`. Nothing to republish after
+                // a crash (nothing was decided): the client's wait times out, or the
+                // redelivered record is checked again.
+                self.publish_untracked(sequence, &mut events, &mut receipts)?;
+                let verdict = verdict.recv_timeout(DURABLE_WAIT).context("the engine dropped a validation")?;
+                let answer = encode_validation_result(&origin, verdict)?;
+                receipts.push_back((sequence.0, vec![self.producer.publish_message(&answer)?]));
+                self.marker.mark(pending.partition, pending.offset);
+                self.sample(&mut receipts)?;
+                self.settle(&mut receipts, false)?;
+                continue;
+            }
             let mut sent = Vec::new();
             let messages = encode_command_events(&origin, &events, &self.catalog)?;
             for message in &messages {

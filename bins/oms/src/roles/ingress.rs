@@ -72,6 +72,7 @@ mod limits;
 mod market;
 mod queries;
 mod transfers;
+mod validate;
 mod view;
 
 /// How long a client waits for its command's decision.
@@ -122,9 +123,6 @@ type AccountUpdates = Vec<(AccountId, Value)>;
 
 /// Items a WebSocket feed buffers for its slowest client before that client is cut.
 const FEED_CAPACITY: usize = 1 << 14;
-
-/// `--role all` paths the ingress does not serve, so its `/api/openapi.json` leaves them out.
-const NOT_SERVED: [&str; 1] = ["/api/risk/validate"];
 
 /// Runs the ingress role until SIGTERM/SIGINT. `demo_accounts` (with `--demo`) are listed
 /// at `GET /api/demo/accounts`, as `--role all` does.
@@ -194,6 +192,7 @@ pub fn run(
             .route("/api/executions", get(executions))
             .route("/api/risk/positions", get(positions))
             .route("/api/risk/limits", get(limits::limits).put(limits::set_limits))
+            .route("/api/risk/validate", post(validate::validate))
             .route("/api/market-data/prices/{symbol}", get(prices))
             .route("/api/market-data/candles/{symbol}", get(candles))
             .route("/api/market-data/orderbook/{symbol}", get(orderbook))

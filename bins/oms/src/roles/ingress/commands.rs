@@ -15,7 +15,7 @@ use oms_http::dto::{AmendBody, KillSwitchBody, PlaceOrder};
 use oms_http::problem::Problem;
 use oms_http::reads;
 use oms_kafka::PublishError;
-use oms_kafka::messages::{ExecutionMessage, InboundCommand, encode_command};
+use oms_kafka::messages::{ExecutionMessage, InboundCommand, OutboundMessage, encode_command};
 use serde_json::{Value, json};
 
 use crate::roles::engine::SHARD_SEQUENCE_BITS;
@@ -342,7 +342,7 @@ impl Ingress {
             .into_response())
     }
 
-    fn command_id(&self) -> String {
+    pub(super) fn command_id(&self) -> String {
         format!("{}-{}", self.instance, self.next_command.fetch_add(1, Ordering::Relaxed))
     }
 
@@ -354,7 +354,19 @@ impl Ingress {
     ) -> Result<Vec<ExecutionMessage>, Problem> {
         let message = encode_command(command, &self.reference)
             .map_err(|e| Problem::bad_request("invalid_order", e.to_string()))?;
-        let id = command.command_id.as_str().to_owned();
+        self.decide_message(command.command_id.as_str(), &message, partition).await
+    }
+
+    /// Publishes `message` (command `id`, encoded) and waits for all its `executions`
+    /// messages: the admission bound, the delivery report and the decision timeout, each
+    /// answered as a problem.
+    pub(super) async fn decide_message(
+        &self,
+        id: &str,
+        message: &OutboundMessage,
+        partition: Option<i32>,
+    ) -> Result<Vec<ExecutionMessage>, Problem> {
+        let id = id.to_owned();
         let expected = self
             .waiting
             .lock()
@@ -366,7 +378,7 @@ impl Ingress {
         };
         let published = match partition {
             Some(p) => self.producer.publish_to(&self.orders_topic, Some(p), &message.key, &message.payload),
-            None => self.producer.publish_message(&message),
+            None => self.producer.publish_message(message),
         };
         let receipt = match published {
             Ok(receipt) => receipt,

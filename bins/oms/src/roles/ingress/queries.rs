@@ -13,7 +13,7 @@ use oms_http::problem::Problem;
 use oms_http::{reads, ws};
 use serde_json::{Value, json};
 
-use super::{AccountUpdates, NOT_SERVED, Shared, caller};
+use super::{AccountUpdates, Shared, caller};
 
 /// `GET /api/orders/{id}`: the caller's order (404 for another account's).
 pub(super) async fn get_one(State(state): State<Shared>, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
@@ -144,11 +144,10 @@ pub(super) async fn orderbook(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `--role all`'s OpenAPI document without the paths the ingress does not serve, and with
-/// the sub-ledger routes only a sharded deployment has (`transfers`).
+/// `--role all`'s OpenAPI document (the ingress serves every one of its paths), with the
+/// sub-ledger routes only a sharded deployment has (`transfers`).
 pub(super) fn openapi_document() -> impl serde::Serialize {
     let mut document = oms_http::api_document();
-    document.paths.paths.retain(|path, _| !NOT_SERVED.contains(&path.as_str()));
     document.merge(<super::transfers::TransferApi as utoipa::OpenApi>::openapi());
     document
 }
