@@ -1007,3 +1007,21 @@ fn validation_answers_as_the_owning_shard_would_decide_and_places_nothing() {
         assert_eq!(placed["rejectReason"].as_str(), Some(reason), "placing {body}: {placed}");
     }
 }
+
+/// A market without instruments: no shard trades, so none can hold limits; setting them is
+/// refused (409), not answered 200 with nothing sent.
+#[test]
+fn limits_on_a_market_without_instruments_are_refused() {
+    let d = Deployment::new("lim0-");
+    std::fs::write(
+        d.dir.path().join("market.toml"),
+        "instrument = []\n[[asset]]\nid = 0\ncode = \"USD\"\nscale = 6\n[[deposit]]\naccount = 1\nasset = \"USD\"\namount = \"100\"\n",
+    )
+    .expect("market file");
+    let port = common::free_port();
+    let _ingress = d.spawn("ingress", "ingress", &["--listen", &format!("127.0.0.1:{port}")]);
+    wait_ready(port);
+    let limits = r#"{"orderQuantityMax":"1","orderNotionalMax":"1","positionMax":"1","openOrdersMax":1,"ordersPerSecondMax":1,"dailyLossMax":"1","concentrationMaxBps":10000,"concentrationFloor":"0"}"#;
+    let reply = common::http(port, "PUT", "/api/risk/limits?accountId=1", Some(KEYS[1]), None, limits);
+    assert_eq!((reply.status, reply.json()["code"].as_str()), (409, Some("no_trading_shard")), "{}", reply.body);
+}

@@ -68,6 +68,7 @@ use crate::market::Market;
 
 mod commands;
 mod decisions;
+mod latest;
 mod limits;
 mod market;
 mod queries;

@@ -14,12 +14,10 @@
 //! `PUT` sends each trading shard its share and answers once all have applied it. `GET`
 //! puts back together what the shards last reported (`limits` risk events).
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use oms_core::prelude::*;
 use oms_http::limits::{AccountQuery, limits_json, parse_limits};
@@ -28,6 +26,7 @@ use oms_kafka::messages::LimitsMessage;
 use oms_kafka::messages::wire::{parse_account, parse_order_id};
 
 use super::commands::{Access, decide_on_shards, write};
+use super::latest::Latest;
 use super::{Shared, caller};
 use crate::roles::fold::FoldError;
 
@@ -37,7 +36,7 @@ const CONCENTRATION_OFF_BPS: u32 = 10_000;
 /// The limits each shard last reported for each account, with the sequence they are as of.
 #[derive(Debug, Default)]
 pub struct ShardLimits {
-    latest: HashMap<(AccountId, u32), (u64, RiskLimits)>,
+    latest: Latest<(AccountId, u32), RiskLimits>,
 }
 
 impl ShardLimits {
@@ -47,19 +46,13 @@ impl ShardLimits {
         let account = parse_account("accountId", &m.account_id)?;
         let sequence = parse_order_id("sequence", &m.sequence)?.0;
         let limits = m.limits.to_limits()?;
-        match self.latest.get(&(account, m.shard)) {
-            Some((newer, _)) if *newer > sequence => Ok(false),
-            _ => {
-                self.latest.insert((account, m.shard), (sequence, limits));
-                Ok(true)
-            }
-        }
+        Ok(self.latest.offer((account, m.shard), sequence, limits))
     }
 
     /// `account`'s limits as the shards enforce them together: the divided ones summed, the
     /// per-order ones at their strictest. `None` until a shard reported any.
     pub fn of(&self, account: AccountId) -> Option<RiskLimits> {
-        self.latest.iter().filter(|((owner, _), _)| *owner == account).map(|(_, (_, limits))| *limits).reduce(|a, b| {
+        self.latest.iter().filter(|((owner, _), _)| *owner == account).map(|(_, limits)| *limits).reduce(|a, b| {
             RiskLimits {
                 order_quantity_max_base: a.order_quantity_max_base.min(b.order_quantity_max_base),
                 order_notional_max_quote: a.order_notional_max_quote.min(b.order_notional_max_quote),
@@ -104,7 +97,7 @@ pub(super) async fn limits(State(state): State<Shared>, headers: HeaderMap) -> R
 /// `PUT /api/risk/limits?accountId=` (admin): each trading shard gets its share; 200 with
 /// the limits once every shard applied its share, 422 with the first refusal, 504 when a
 /// shard did not answer in time (then some shards may hold the new share: repeating the
-/// request is harmless).
+/// request is harmless), 409 when the market has no instrument (no shard trades).
 pub(super) async fn set_limits(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -120,6 +113,15 @@ pub(super) async fn set_limits(
             let limits = parse_limits(&body)?;
             let trading: Vec<(i32, Symbol)> =
                 (0..task.partitions).filter_map(|shard| Some((shard, task.symbols_of(shard).next()?))).collect();
+            if trading.is_empty() {
+                // Limits live on the shards that trade; with none, there is nowhere to keep
+                // them (and nothing they could limit): say so rather than answer 200.
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "no_trading_shard",
+                    "the market defines no instrument, so no shard trades and none can hold limits",
+                ));
+            }
             if trading.len() > 1 && limits.concentration_max_bps < CONCENTRATION_OFF_BPS {
                 return Err(Problem::bad_request(
                     "unsupported_limit",

@@ -24,6 +24,7 @@ use oms_kafka::messages::{BalanceMessage, ExecutionMessage, MessageError, RiskEv
 use oms_mongo::stream::{PositionState, Version};
 use serde_json::Value;
 
+use super::latest::Latest;
 use super::limits::ShardLimits;
 use crate::roles::fold::{Fold, FoldError, order_id, version};
 
@@ -34,9 +35,9 @@ pub struct OrderView {
     history: History,
     versions: HashMap<OrderId, Version>,
     /// Latest position per account and instrument (one shard owns each instrument).
-    positions: HashMap<(AccountId, InstrumentId), PositionState>,
-    /// Latest balance per account, asset and shard, with the sequence it is as of.
-    balances: HashMap<(AccountId, AssetId, u32), (u64, Balance)>,
+    positions: Latest<(AccountId, InstrumentId), PositionState>,
+    /// Latest balance per account, asset and shard.
+    balances: Latest<(AccountId, AssetId, u32), Balance>,
     /// Latest limits per account and shard.
     limits: ShardLimits,
     orders_max: usize,
@@ -54,8 +55,8 @@ impl OrderView {
             fold: Fold::default(),
             history: History::with_bounds(orders_max, executions_max),
             versions: HashMap::new(),
-            positions: HashMap::new(),
-            balances: HashMap::new(),
+            positions: Latest::default(),
+            balances: Latest::default(),
             limits: ShardLimits::default(),
             orders_max: orders_max.max(1),
             stale: 0,
@@ -123,13 +124,14 @@ impl OrderView {
     pub fn apply_risk(&mut self, catalog: &Catalog, message: &RiskEventMessage) -> Result<(), FoldError> {
         let applied = match message {
             RiskEventMessage::Balance(m) => self.apply_balance(catalog, m),
-            RiskEventMessage::Limits(m) => self.limits.apply(m).map(|newer| self.stale += u64::from(!newer)),
+            RiskEventMessage::Limits(m) => self.limits.apply(m),
             _ => return self.apply_position(catalog, message),
         };
-        if applied.is_err() {
-            self.refused += 1;
+        match applied {
+            Ok(newer) => self.stale += u64::from(!newer),
+            Err(_) => self.refused += 1,
         }
-        applied
+        applied.map(drop)
     }
 
     /// `account`'s limits as its shards last reported them, put back together.
@@ -143,12 +145,8 @@ impl OrderView {
         }
         let folded = self.fold.apply_risk(catalog, message);
         for state in self.fold.finish().positions {
-            match self.positions.get(&(state.account, state.instrument)) {
-                Some(known) if known.sequence > state.sequence => self.stale += 1,
-                _ => {
-                    self.positions.insert((state.account, state.instrument), state);
-                }
-            }
+            let newer = self.positions.offer((state.account, state.instrument), state.sequence, state);
+            self.stale += u64::from(!newer);
         }
         if folded.is_err() {
             self.refused += 1;
@@ -158,7 +156,7 @@ impl OrderView {
 
     /// A shard's balance replaces the one it published before, unless a failover
     /// republished an older one (a shard's sequences only grow).
-    fn apply_balance(&mut self, catalog: &Catalog, m: &BalanceMessage) -> Result<(), FoldError> {
+    fn apply_balance(&mut self, catalog: &Catalog, m: &BalanceMessage) -> Result<bool, FoldError> {
         let asset = catalog.asset_by_code(&m.asset).ok_or_else(|| FoldError::UnknownAsset("asset", m.asset.clone()))?;
         let amount = |field: &'static str, text: &str| {
             asset
@@ -169,20 +167,13 @@ impl OrderView {
             Balance { available: amount("available", &m.available)?, reserved: amount("reserved", &m.reserved)? };
         let account = parse_account("accountId", &m.account_id)?;
         let sequence = parse_order_id("sequence", &m.sequence)?.0;
-        let key = (account, asset.spec().id, m.shard);
-        match self.balances.get(&key) {
-            Some((newer, _)) if *newer > sequence => self.stale += 1,
-            _ => {
-                self.balances.insert(key, (sequence, balance));
-            }
-        }
-        Ok(())
+        Ok(self.balances.offer((account, asset.spec().id, m.shard), sequence, balance))
     }
 
     /// `account`'s balances summed over the shards, by asset.
     pub fn balances_of(&self, account: AccountId) -> Vec<(AssetId, Balance)> {
         let mut sums: std::collections::BTreeMap<AssetId, Balance> = std::collections::BTreeMap::new();
-        for ((owner, asset, _), (_, balance)) in &self.balances {
+        for ((owner, asset, _), balance) in self.balances.iter() {
             if *owner == account {
                 let sum = sums.entry(*asset).or_default();
                 sum.available += balance.available;
@@ -195,7 +186,7 @@ impl OrderView {
     /// `account`'s balances by shard, then asset, as each shard last sampled them.
     pub fn balances_by_shard(&self, account: AccountId) -> std::collections::BTreeMap<u32, Vec<(AssetId, Balance)>> {
         let mut by_shard: std::collections::BTreeMap<u32, Vec<(AssetId, Balance)>> = std::collections::BTreeMap::new();
-        for ((_, asset, shard), (_, balance)) in self.balances.iter().filter(|((owner, _, _), _)| *owner == account) {
+        for ((_, asset, shard), balance) in self.balances.iter().filter(|((owner, _, _), _)| *owner == account) {
             by_shard.entry(*shard).or_default().push((*asset, *balance));
         }
         by_shard
@@ -218,7 +209,7 @@ impl OrderView {
 
     /// `account`'s positions, by instrument.
     pub fn positions_of(&self, account: AccountId) -> Vec<&PositionState> {
-        let mut list: Vec<_> = self.positions.values().filter(|p| p.account == account).collect();
+        let mut list: Vec<_> = self.positions.iter().map(|(_, p)| p).filter(|p| p.account == account).collect();
         list.sort_unstable_by_key(|p| p.instrument);
         list
     }
