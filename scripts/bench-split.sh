@@ -8,6 +8,10 @@
 #
 # Needs release builds: cargo build --release -p oms -p loadgen
 #
+# CATCHUP=1: after the run, start a second ingress and time how long it takes to read what
+# the topics hold (until /ready), with the records it read (docs/benchmarks.md §7.4);
+# LATE_OMS=<binary> runs that ingress from another build.
+#
 # DURATION (seconds measured, default 10). FETCH_WAIT_MS (default 5) and LINGER_MS (default 20, not the product's 2: on this box the
 # broker shares two cores with everything else, and fewer, larger produce requests leave it
 # CPU to answer sooner; docs/benchmarks.md §7.1) override the Kafka tuning.
@@ -93,3 +97,22 @@ for i in "${!watched[@]}"; do
   [[ -n $pid && -r /proc/$pid/stat ]] || continue
   printf '  %-10s %5.0f %%\n' "${names[$i]}" "$(awk "BEGIN { print 100 * ($(cpu "$pid") - ${before[$i]}) / $elapsed }")"
 done
+if [[ ${CATCHUP:-0} == 1 ]]; then
+  late=18281
+  start=$(date +%s.%N)
+  # LATE_WRAP: a command prefix for the late ingress (a profiler, e.g. `perf record -g -o F --`);
+  # LATE_OMS: another build of it (an A/B of the catch-up).
+  ${LATE_WRAP:-} "${LATE_OMS:-$oms}" serve --role ingress --demo "${kafka[@]}" --data-dir "$work/ingress-late" --listen "127.0.0.1:$late" \
+    --http-threads 2 >"$work/ingress-late.log" 2>&1 &
+  pids+=($!)
+  late_pid=$!
+  for _ in $(seq 1 3000); do
+    curl -fs "http://127.0.0.1:$late/ready" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ready=$(awk "BEGIN { print $(date +%s.%N) - $start }")
+  curl -fs "http://127.0.0.1:$late/ready" >/dev/null || { tail -20 "$work/ingress-late.log"; exit 1; }
+  records=$(curl -fs "http://127.0.0.1:$late/metrics" | awk '/^oms_ingress_records_read/ { n += $2 } END { print n }')
+  echo "catch-up: a new ingress read $records records in ${ready} s (to /ready, start-up included):" \
+    "$(awk "BEGIN { printf \"%.0f\", $records / $ready }") records/s, $(cpu "$late_pid") CPU-seconds"
+fi

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::wire::{OrderTypeName, SideName, TimeInForceName};
-use super::{MessageError, check_header, malformed};
+use super::{MessageError, check_header, parse};
 
 /// `type` values carried on `executions`.
 pub(crate) const EXECUTION_TYPES: [&str; 8] = [
@@ -288,6 +288,15 @@ pub struct CommandResultMessage {
 
 /// Decodes a record from `executions` (ingress and persister side).
 pub fn decode_execution(bytes: &[u8]) -> Result<ExecutionMessage, MessageError> {
-    check_header(bytes, &EXECUTION_TYPES)?;
-    serde_json::from_slice(bytes).map_err(malformed)
+    Ok(match check_header(bytes, &EXECUTION_TYPES)? {
+        "orderAccepted" => ExecutionMessage::OrderAccepted(parse(bytes)?),
+        "orderTriggered" => ExecutionMessage::OrderTriggered(parse(bytes)?),
+        "orderExpired" => ExecutionMessage::OrderExpired(parse(bytes)?),
+        "orderCancelled" => ExecutionMessage::OrderCancelled(parse(bytes)?),
+        "orderAmended" => ExecutionMessage::OrderAmended(parse(bytes)?),
+        "orderRejected" => ExecutionMessage::OrderRejected(parse(bytes)?),
+        "fill" => ExecutionMessage::Fill(parse(bytes)?),
+        "commandResult" => ExecutionMessage::CommandResult(parse(bytes)?),
+        other => return Err(MessageError::UnknownType(other.to_owned())),
+    })
 }

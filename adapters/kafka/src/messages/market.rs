@@ -4,7 +4,7 @@ use oms_core::model::{Instrument, Price, Quantity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::wire::{SideName, price_text, quantity_text, time_text};
-use super::{MESSAGE_VERSION, MessageError, check_header, malformed};
+use super::{MESSAGE_VERSION, MessageError, check_header, parse};
 
 const PRICE_TYPES: [&str; 3] = ["trade", "book", "candle"];
 
@@ -145,6 +145,10 @@ impl CandleMessage {
 
 /// Decodes a record from `prices`.
 pub fn decode_price(bytes: &[u8]) -> Result<PriceMessage, MessageError> {
-    check_header(bytes, &PRICE_TYPES)?;
-    serde_json::from_slice(bytes).map_err(malformed)
+    Ok(match check_header(bytes, &PRICE_TYPES)? {
+        "trade" => PriceMessage::Trade(parse(bytes)?),
+        "book" => PriceMessage::Book(parse(bytes)?),
+        "candle" => PriceMessage::Candle(parse(bytes)?),
+        other => return Err(MessageError::UnknownType(other.to_owned())),
+    })
 }

@@ -142,7 +142,7 @@ struct Header {
 }
 
 /// Size, JSON, version and type checks shared by every decoder; returns the type.
-fn check_header(bytes: &[u8], known_types: &[&str]) -> Result<(), MessageError> {
+fn check_header(bytes: &[u8], known_types: &[&'static str]) -> Result<&'static str, MessageError> {
     if bytes.len() > MESSAGE_BYTES_MAX {
         return Err(MessageError::TooLarge { bytes: bytes.len(), max: MESSAGE_BYTES_MAX });
     }
@@ -150,14 +150,19 @@ fn check_header(bytes: &[u8], known_types: &[&str]) -> Result<(), MessageError> 
     if header.v != u64::from(MESSAGE_VERSION) {
         return Err(MessageError::UnsupportedVersion(header.v));
     }
-    if !known_types.contains(&header.kind.as_str()) {
-        return Err(MessageError::UnknownType(header.kind));
-    }
-    Ok(())
+    known_types.iter().find(|known| **known == header.kind).copied().ok_or(MessageError::UnknownType(header.kind))
 }
 
 fn malformed(error: serde_json::Error) -> MessageError {
     MessageError::Malformed(error.to_string())
+}
+
+/// Parses a record straight into the struct of the type [`check_header`] read. Decoders
+/// dispatch on that type rather than deserialize their internally tagged enum, which
+/// would first buffer every field as owned, untyped content and parse it a second time
+/// (most of what an ingress spent catching up: docs/benchmarks.md §7.4).
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, MessageError> {
+    serde_json::from_slice(bytes).map_err(malformed)
 }
 
 /// Serializes a message, enforcing the size bound on the way out too.

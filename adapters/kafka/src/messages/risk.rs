@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::limits::LimitsFields;
-use super::{MessageError, check_header, malformed};
+use super::{MessageError, check_header, parse};
 
 const RISK_TYPES: [&str; 5] = ["riskReject", "killSwitch", "position", "balance", "limits"];
 
@@ -138,6 +138,12 @@ pub struct KillSwitchMessage {
 
 /// Decodes a record from `risk-events`.
 pub fn decode_risk_event(bytes: &[u8]) -> Result<RiskEventMessage, MessageError> {
-    check_header(bytes, &RISK_TYPES)?;
-    serde_json::from_slice(bytes).map_err(malformed)
+    Ok(match check_header(bytes, &RISK_TYPES)? {
+        "riskReject" => RiskEventMessage::RiskReject(parse(bytes)?),
+        "killSwitch" => RiskEventMessage::KillSwitch(parse(bytes)?),
+        "position" => RiskEventMessage::Position(parse(bytes)?),
+        "balance" => RiskEventMessage::Balance(parse(bytes)?),
+        "limits" => RiskEventMessage::Limits(parse(bytes)?),
+        other => return Err(MessageError::UnknownType(other.to_owned())),
+    })
 }

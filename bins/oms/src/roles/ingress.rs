@@ -112,9 +112,18 @@ struct Ingress {
     refused: AtomicU64,
     tail_alive: AtomicBool,
     /// The executions and risk-events followers have read what the topics held at start.
-    executions_caught_up: AtomicBool,
-    risk_caught_up: AtomicBool,
-    prices_caught_up: AtomicBool,
+    executions: Follower,
+    risk: Follower,
+    prices: Follower,
+}
+
+/// One topic's follower, as `/ready` and `/metrics` see it.
+#[derive(Default)]
+struct Follower {
+    /// Has read what the topic held at start.
+    caught_up: AtomicBool,
+    /// Records read (folded or refused): with the time to `/ready`, the catch-up rate.
+    records: AtomicU64,
 }
 
 type Shared = Arc<Ingress>;
@@ -177,13 +186,13 @@ pub fn run(
         timeouts: AtomicU64::new(0),
         refused: AtomicU64::new(0),
         tail_alive: AtomicBool::new(true),
-        executions_caught_up: AtomicBool::new(false),
-        risk_caught_up: AtomicBool::new(false),
-        prices_caught_up: AtomicBool::new(false),
+        executions: Follower::default(),
+        risk: Follower::default(),
+        prices: Follower::default(),
     });
-    spawn_follower(&state, tail, "executions", |s| &s.executions_caught_up, decode_execution, fold_execution)?;
-    spawn_follower(&state, risk_tail, "risk-events", |s| &s.risk_caught_up, decode_risk_event, fold_risk_event)?;
-    spawn_follower(&state, prices_tail, "prices", |s| &s.prices_caught_up, decode_price, fold_price)?;
+    spawn_follower(&state, tail, "executions", |s| &s.executions, decode_execution, fold_execution)?;
+    spawn_follower(&state, risk_tail, "risk-events", |s| &s.risk, decode_risk_event, fold_risk_event)?;
+    spawn_follower(&state, prices_tail, "prices", |s| &s.prices, decode_price, fold_price)?;
     let listen: SocketAddr = args.listen.parse().with_context(|| format!("--listen {}", args.listen))?;
     let static_dir = args.static_dir.clone();
     runtime.block_on(async move {
@@ -245,15 +254,15 @@ fn spawn_follower<M: 'static, E: 'static>(
     state: &Shared,
     tail: TailConsumer,
     topic: &'static str,
-    caught_up: fn(&Ingress) -> &AtomicBool,
+    follower: fn(&Ingress) -> &Follower,
     decode: fn(&[u8]) -> Result<M, E>,
     apply: fn(&Ingress, M, &InboundRecord) -> Result<(), Poisoned>,
 ) -> anyhow::Result<()> {
     let state = Arc::clone(state);
     let follow = move || loop {
-        let flag = caught_up(&state);
-        if !flag.load(Ordering::Relaxed) && tail.caught_up() {
-            flag.store(true, Ordering::Release);
+        let follower = follower(&state);
+        if !follower.caught_up.load(Ordering::Relaxed) && tail.caught_up() {
+            follower.caught_up.store(true, Ordering::Release);
             tracing::info!(topic, partitions = ?tail.partitions(), "ingress: caught up");
         }
         let record = match tail.poll(Duration::from_millis(100)) {
@@ -264,6 +273,7 @@ fn spawn_follower<M: 'static, E: 'static>(
                 continue;
             }
         };
+        follower.records.fetch_add(1, Ordering::Relaxed);
         let Ok(message) = decode(&record.payload) else {
             tracing::warn!(topic, partition = record.partition, offset = record.offset, "undecodable message");
             continue;
@@ -364,9 +374,7 @@ async fn ready(State(state): State<Shared>) -> Response {
     let brokers_down = state.producer.brokers_down();
     let tail = state.tail_alive.load(Ordering::Acquire);
     let redis = state.redis.as_ref().and_then(|r| oms_http::external::Dependency::degraded(r.as_ref()));
-    let caught_up = [&state.executions_caught_up, &state.risk_caught_up, &state.prices_caught_up]
-        .iter()
-        .all(|flag| flag.load(Ordering::Acquire));
+    let caught_up = [&state.executions, &state.risk, &state.prices].iter().all(|f| f.caught_up.load(Ordering::Acquire));
     let (status, word) = match (brokers_down || !tail || !caught_up, &redis) {
         (true, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
         (false, Some(_)) => (StatusCode::OK, "degraded"),
@@ -384,11 +392,18 @@ async fn metrics(State(state): State<Shared>) -> Response {
          # TYPE oms_ingress_decision_timeouts counter\noms_ingress_decision_timeouts {}\n\
          # TYPE oms_ingress_refused counter\noms_ingress_refused {}\n\
          # TYPE oms_ingress_waiting gauge\noms_ingress_waiting {waiting}\n\
-         # TYPE oms_kafka_in_flight gauge\noms_kafka_in_flight {}\n",
+         # TYPE oms_kafka_in_flight gauge\noms_kafka_in_flight {}\n\
+         # TYPE oms_ingress_records_read counter\n\
+         oms_ingress_records_read{{topic=\"executions\"}} {}\n\
+         oms_ingress_records_read{{topic=\"risk-events\"}} {}\n\
+         oms_ingress_records_read{{topic=\"prices\"}} {}\n",
         state.placed.load(Ordering::Relaxed),
         state.timeouts.load(Ordering::Relaxed),
         state.refused.load(Ordering::Relaxed),
         stats.in_flight,
+        state.executions.records.load(Ordering::Relaxed),
+        state.risk.records.load(Ordering::Relaxed),
+        state.prices.records.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
