@@ -644,6 +644,13 @@ const server = createServer(async (req, res) => {
         }),
       });
     }
+    if (path === '/api/risk/validate' && req.method === 'POST') {
+      // As the server: a malformed order is a problem, like placing it. The mock has no risk
+      // engine, so every well-formed order passes.
+      const invalid = validatePlace(body);
+      if (invalid) return problem(res, invalid[2] ?? 400, invalid[0], invalid[1]);
+      return send(res, 200, { ok: true });
+    }
     if (path === '/api/orders' && req.method === 'POST') {
       const invalid = validatePlace(body);
       if (invalid) return problem(res, invalid[2] ?? 400, invalid[0], invalid[1]);

@@ -130,6 +130,11 @@ async function positionQuantity(key, symbol) {
   return position === undefined ? '0' : canonical(position.quantity);
 }
 
+async function openOrderCount(key) {
+  const { json } = await http('GET', '/api/orders?status=open&limit=500', { key });
+  return (json.orders ?? []).length;
+}
+
 // ---- page helpers -----------------------------------------------------------------------------
 async function waitFor(description, predicate, arg) {
   try {
@@ -244,8 +249,7 @@ async function main() {
     if (book.bids.length >= 5) {
       const spacing = fx(book.bids[3][0]) - fx(book.bids[4][0]);
       restPrice = fx(book.bids[4][0]) - 4n * (spacing > 0n ? spacing : tick) + tick;
-    }
-    else if (bestBid !== null) restPrice = fx(bestBid) - 3n * tick;
+    } else if (bestBid !== null) restPrice = fx(bestBid) - 3n * tick;
     else if (bestAsk !== null) restPrice = fx(bestAsk) - 10n * tick;
     else restPrice = floorTo(fxMul(fx(reference), fx('0.995')), tick);
     if (restPrice - 2n * tick <= 0n) throw new Error(`no room for a resting buy under ${reference}`);
@@ -321,6 +325,31 @@ async function main() {
         `the ${symbol} order book to be live`,
         () => document.querySelector('[data-testid="order-book"]')?.getAttribute('data-phase') === 'live',
       );
+    });
+
+    await step('Check an order with the server, placing nothing', async () => {
+      const openBefore = await openOrderCount(trader.apiKey);
+      await fillOrderForm({
+        side: 'buy',
+        type: 'limit',
+        price: fxText(restPrice),
+        quantity: fxText(quantity),
+        timeInForce: 'GTC',
+      });
+      await page.getByTestId('check-order').click();
+      await waitFor('the pre-trade check to answer', () =>
+        ['check-passed', 'check-failed', 'error'].includes(
+          document.querySelector('[data-testid="order-feedback"]')?.getAttribute('data-kind') ?? '',
+        ),
+      );
+      const feedback = page.getByTestId('order-feedback');
+      const kind = await feedback.getAttribute('data-kind');
+      if (kind !== 'check-passed') {
+        throw new Error(`expected the check to pass, the dashboard says: ${(await feedback.textContent()) ?? ''}`);
+      }
+      // The check was answered after the engine decided it: a placed order would be listed now.
+      const openAfter = await openOrderCount(trader.apiKey);
+      if (openAfter !== openBefore) throw new Error(`the check placed an order (${openBefore} → ${openAfter} open)`);
     });
 
     const levelBefore = await bookQuantity('bid', fxText(restPrice));
@@ -448,7 +477,7 @@ async function main() {
       await fillOrderForm({
         side: 'buy',
         type: 'limit',
-        price: fxText(crossing.price + ((crossing.price / 100n) / tick) * tick),
+        price: fxText(crossing.price + (crossing.price / 100n / tick) * tick),
         quantity: fxText(crossing.crossQuantity),
         timeInForce: 'IOC',
       });

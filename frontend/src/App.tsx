@@ -257,6 +257,7 @@ function Dashboard({ apiKey, initialAccount, onSignOut }: DashboardProps) {
               market={marketContext}
               pickedPrice={pickedPrice}
               onPlace={orders.place}
+              onCheck={(request) => api.validate(request)}
             />
           </PanelBoundary>
         </div>

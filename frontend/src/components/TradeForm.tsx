@@ -18,7 +18,16 @@ import {
   type OrderFormValues,
 } from '../lib/orderForm';
 import { describeError, humanizeCode } from '../services/api';
-import type { Balance, Instrument, Order, OrderType, PlaceOrderRequest, Side, TimeInForce } from '../services/types';
+import type {
+  Balance,
+  Instrument,
+  Order,
+  OrderType,
+  PlaceOrderRequest,
+  Side,
+  TimeInForce,
+  ValidateResult,
+} from '../services/types';
 
 interface TradeFormProps {
   instrument: Instrument | null;
@@ -27,12 +36,15 @@ interface TradeFormProps {
   /** A price picked in the order book; `nonce` changes on every pick. */
   pickedPrice: { price: string; nonce: number } | null;
   onPlace: (request: PlaceOrderRequest) => Promise<Order>;
+  /** The server's pre-trade check (`POST /api/risk/validate`): every check, nothing placed. */
+  onCheck: (request: PlaceOrderRequest) => Promise<ValidateResult>;
 }
 
 type Feedback =
   | { kind: 'ok'; text: string; order: Order }
   | { kind: 'rejected'; text: string; order: Order }
-  | { kind: 'error'; text: string };
+  | { kind: 'error'; text: string }
+  | { kind: 'check-passed' | 'check-failed'; text: string };
 
 const ORDER_TYPES: OrderType[] = ['limit', 'market', 'stop', 'stopLimit'];
 const TIF_LABELS: Record<TimeInForce, string> = {
@@ -55,6 +67,15 @@ const INITIAL_VALUES: OrderFormValues = {
   reduceOnly: false,
 };
 
+function describeCheck(result: ValidateResult): Feedback {
+  if (result.ok) return { kind: 'check-passed', text: 'Would be accepted. Nothing placed.' };
+  const reason = result.rejectReason ?? 'rejected';
+  return {
+    kind: 'check-failed',
+    text: `Would be rejected: ${humanizeCode(reason)} (${reason}). Nothing placed.`,
+  };
+}
+
 function describeOutcome(order: Order): Feedback {
   if (order.status === 'REJECTED') {
     const reason = order.rejectReason ?? 'rejected';
@@ -75,7 +96,7 @@ function describeOutcome(order: Order): Feedback {
   };
 }
 
-export function TradeForm({ instrument, balances, market, pickedPrice, onPlace }: TradeFormProps) {
+export function TradeForm({ instrument, balances, market, pickedPrice, onPlace, onCheck }: TradeFormProps) {
   const id = useId();
   const [values, setValues] = useState<OrderFormValues>(INITIAL_VALUES);
   const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
@@ -119,18 +140,39 @@ export function TradeForm({ instrument, balances, market, pickedPrice, onPlace }
   const errorOf = (field: FieldName): string | undefined =>
     submitted || touched.has(field) ? check?.errors[field] : undefined;
 
-  const onSubmit = async (event: FormEvent) => {
-    event.preventDefault();
+  /** The request when the form is valid; otherwise shows the errors and focuses the first. */
+  const validRequest = (): PlaceOrderRequest | null => {
     setSubmitted(true);
     if (check === null || !check.valid || check.request === null) {
       const first = FIELD_ORDER.find((field) => check?.errors[field] !== undefined);
       if (first !== undefined) fieldRefs.current.get(first)?.focus();
-      return;
+      return null;
     }
+    return check.request;
+  };
+
+  const onCheckClick = async () => {
+    const request = validRequest();
+    if (request === null) return;
     setBusy(true);
     setFeedback(null);
     try {
-      const order = await onPlace(check.request);
+      setFeedback(describeCheck(await onCheck(request)));
+    } catch (e) {
+      setFeedback({ kind: 'error', text: describeError(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    const request = validRequest();
+    if (request === null) return;
+    setBusy(true);
+    setFeedback(null);
+    try {
+      const order = await onPlace(request);
       setFeedback(describeOutcome(order));
       setSubmitted(false);
       setTouched(new Set());
@@ -370,14 +412,26 @@ export function TradeForm({ instrument, balances, market, pickedPrice, onPlace }
           </p>
         )}
 
-        <button
-          type="submit"
-          className={`button button--wide button--${values.side}`}
-          disabled={busy}
-          data-testid="place-order"
-        >
-          {busy ? 'Sending…' : `Place ${values.side} order`}
-        </button>
+        <div className="form-actions">
+          <button
+            type="button"
+            className="button"
+            disabled={busy}
+            onClick={() => void onCheckClick()}
+            title="Run every pre-trade check on the server without placing the order"
+            data-testid="check-order"
+          >
+            Check
+          </button>
+          <button
+            type="submit"
+            className={`button button--wide button--${values.side}`}
+            disabled={busy}
+            data-testid="place-order"
+          >
+            {busy ? 'Sending…' : `Place ${values.side} order`}
+          </button>
+        </div>
 
         <div
           role="status"
