@@ -1,5 +1,5 @@
-//! BSON documents of the `orders`, `executions`, `positions` and `accounts` collections, and
-//! the way back for the history archive.
+//! BSON documents of the `orders`, `executions`, `positions`, `balances`, `limits` and
+//! `accounts` collections, and the way back for the history archive.
 //!
 //! Every document carries the engine's integers (`priceTicks`, `quantityLots`, minor units)
 //! as the source of truth, so reading one back gives exactly the engine's value, plus the
@@ -101,6 +101,44 @@ pub fn position_document(
         "realizedPnl": quote.amount_to_decimal(p.realized_pnl_quote).to_string(),
         "sequence": sequence as i64,
     })
+}
+
+/// The `balances` document of one shard's part of an account's funds in one asset (keyed
+/// by `{accountId, asset, shard}`; the Kafka persister's, since only a split deployment has
+/// shards).
+pub fn balance_document(catalog: &Catalog, b: &crate::stream::BalanceState) -> Option<Document> {
+    let asset = catalog.asset(b.asset)?;
+    Some(doc! {
+        "accountId": i64::from(b.account.0),
+        "asset": asset.spec().code.as_str(),
+        "shard": i64::from(b.shard),
+        "availableUnits": b.balance.available,
+        "reservedUnits": b.balance.reserved,
+        "available": asset.amount_to_decimal(b.balance.available).to_string(),
+        "reserved": asset.amount_to_decimal(b.balance.reserved).to_string(),
+        "sequence": i64::try_from(b.sequence).unwrap_or(i64::MAX),
+    })
+}
+
+/// The `limits` document of the share of an account's limits one shard enforces (keyed by
+/// `{accountId, shard}`), in the engine's units: minor units of the base (quantity,
+/// position) or quote (notional, loss, floor) asset.
+pub fn limits_document(l: &crate::stream::LimitsState) -> Document {
+    let limits = &l.limits;
+    doc! {
+        "accountId": i64::from(l.account.0),
+        "shard": i64::from(l.shard),
+        "orderQuantityMax": limits.order_quantity_max_base,
+        "orderNotionalMax": limits.order_notional_max_quote,
+        "positionMax": limits.position_max_base,
+        "openOrdersMax": i64::from(limits.open_orders_max),
+        "ordersPerWindowMax": i64::from(limits.orders_per_window_max),
+        "rateWindowNs": i64::try_from(limits.rate_window_ns).unwrap_or(i64::MAX),
+        "dailyLossMax": limits.daily_loss_max_quote,
+        "concentrationMaxBps": i64::from(limits.concentration_max_bps),
+        "concentrationFloor": limits.concentration_floor_quote,
+        "sequence": i64::try_from(l.sequence).unwrap_or(i64::MAX),
+    }
 }
 
 /// Reads an `orders` document back (`None` if it is not one this crate wrote).

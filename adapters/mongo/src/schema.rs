@@ -6,7 +6,8 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 /// Collections the persister writes.
-pub const COLLECTIONS: [&str; 5] = ["orders", "executions", "positions", "accounts", "checkpoints"];
+pub const COLLECTIONS: [&str; 7] =
+    ["orders", "executions", "positions", "balances", "limits", "accounts", "checkpoints"];
 
 /// `(collection, keys, unique)` of every index.
 pub fn indexes() -> Vec<(&'static str, Document, bool)> {
@@ -20,6 +21,9 @@ pub fn indexes() -> Vec<(&'static str, Document, bool)> {
         ("executions", doc! { "accountId": 1, "sequence": -1 }, false),
         ("executions", doc! { "orderId": 1 }, false),
         ("positions", doc! { "accountId": 1, "symbol": 1 }, true),
+        // Written by the Kafka persister only (a single engine has no shards).
+        ("balances", doc! { "accountId": 1, "asset": 1, "shard": 1 }, true),
+        ("limits", doc! { "accountId": 1, "shard": 1 }, true),
         ("accounts", doc! { "accountId": 1 }, true),
     ]
 }

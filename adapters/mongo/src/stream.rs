@@ -15,20 +15,27 @@
 //!   shard, order ids are global), immutable, so written without a guard.
 //! * `positions`: keyed by `{accountId, symbol}`, version `sequence` (a symbol lives on one
 //!   shard, so its sequences order it).
+//! * `balances`: keyed by `{accountId, asset, shard}`, version `sequence`: one shard's part of
+//!   an account's funds, as the shard last sampled it (each shard has its own sub-ledger;
+//!   the account's balance is the sum over shards).
+//! * `limits`: keyed by `{accountId, shard}`, version `sequence`: the share of an account's
+//!   risk limits one shard enforces.
 //! * `accounts`: `{accountId}`, no data beyond the id.
 //! * `checkpoints`: `_id` = `persister:{topic}:{partition}`, the next offset to read, for
 //!   operators (the consumer group's committed offset is the real resume point).
 
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::{Client, Database};
-use oms_core::model::{AccountId, InstrumentId, OrderId};
-use oms_core::risk::Position;
+use oms_core::model::{AccountId, AssetId, InstrumentId, OrderId, RiskLimits};
+use oms_core::risk::{Balance, Position};
 use oms_http::catalog::Catalog;
 use oms_http::history::{ExecutionRecord, OrderRecord};
 use thiserror::Error;
 
 use crate::bulk::{BulkError, bulk_update, upsert};
-use crate::documents::{execution_document, order_document, order_from_document, position_document};
+use crate::documents::{
+    balance_document, execution_document, limits_document, order_document, order_from_document, position_document,
+};
 use crate::{BATCH_DOCUMENTS_MAX, MongoError, schema};
 
 /// Order ids per `find` when reading orders back.
@@ -61,6 +68,34 @@ pub struct PositionState {
     pub sequence: u64,
 }
 
+/// One shard's part of an account's balance in one asset, as of a sequence of that shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BalanceState {
+    /// Owner.
+    pub account: AccountId,
+    /// Asset.
+    pub asset: AssetId,
+    /// The shard (`orders` partition) whose sub-ledger this is.
+    pub shard: u32,
+    /// Available and reserved, minor units.
+    pub balance: Balance,
+    /// Sequence the shard sampled it at.
+    pub sequence: u64,
+}
+
+/// The limits one shard enforces for an account, as of a sequence of that shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitsState {
+    /// Account.
+    pub account: AccountId,
+    /// The shard (`orders` partition).
+    pub shard: u32,
+    /// The shard's share of the account's limits.
+    pub limits: RiskLimits,
+    /// Sequence of the command that set them.
+    pub sequence: u64,
+}
+
 /// How far one partition of one topic is persisted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -81,6 +116,10 @@ pub struct StreamBatch {
     pub executions: Vec<(AccountId, ExecutionRecord)>,
     /// Latest position of each `(account, instrument)` touched.
     pub positions: Vec<PositionState>,
+    /// Latest balance of each `(account, asset, shard)` touched.
+    pub balances: Vec<BalanceState>,
+    /// Latest limits of each `(account, shard)` touched.
+    pub limits: Vec<LimitsState>,
     /// Accounts seen.
     pub accounts: Vec<AccountId>,
     /// Partitions whose records the batch covers.
@@ -90,7 +129,12 @@ pub struct StreamBatch {
 impl StreamBatch {
     /// Documents in the batch (checkpoints excluded).
     pub fn documents(&self) -> usize {
-        self.orders.len() + self.executions.len() + self.positions.len() + self.accounts.len()
+        self.orders.len()
+            + self.executions.len()
+            + self.positions.len()
+            + self.balances.len()
+            + self.limits.len()
+            + self.accounts.len()
     }
 }
 
@@ -213,6 +257,12 @@ impl StreamStore {
         let positions: Vec<Bson> = batch.positions.iter().filter_map(|p| position_statement(catalog, p)).collect();
         report.stale_positions = self.send("positions", &positions, true, &mut report).await?.len() as u64;
 
+        // Snapshots, guarded like positions: a failover's republished older one is refused.
+        let balances: Vec<Bson> = batch.balances.iter().filter_map(|b| balance_statement(catalog, b)).collect();
+        self.send("balances", &balances, true, &mut report).await?;
+        let limits: Vec<Bson> = batch.limits.iter().map(limits_statement).collect();
+        self.send("limits", &limits, true, &mut report).await?;
+
         let accounts: Vec<Bson> = batch
             .accounts
             .iter()
@@ -278,6 +328,28 @@ fn position_statement(catalog: &Catalog, p: &PositionState) -> Option<Bson> {
         "sequence": { "$lte": int64(p.sequence) },
     };
     Some(upsert(filter, document))
+}
+
+/// Upsert of one shard's balance, unless the stored one is newer.
+fn balance_statement(catalog: &Catalog, b: &BalanceState) -> Option<Bson> {
+    let document = balance_document(catalog, b)?;
+    let filter = doc! {
+        "accountId": i64::from(b.account.0),
+        "asset": document.get_str("asset").ok()?,
+        "shard": i64::from(b.shard),
+        "sequence": { "$lte": int64(b.sequence) },
+    };
+    Some(upsert(filter, document))
+}
+
+/// Upsert of one shard's limits, unless the stored ones are newer.
+fn limits_statement(l: &LimitsState) -> Bson {
+    let filter = doc! {
+        "accountId": i64::from(l.account.0),
+        "shard": i64::from(l.shard),
+        "sequence": { "$lte": int64(l.sequence) },
+    };
+    upsert(filter, limits_document(l))
 }
 
 fn checkpoint_statement(c: &Checkpoint) -> Bson {

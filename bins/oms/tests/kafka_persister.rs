@@ -3,8 +3,9 @@
 //! process (`--demo`) decides orders the test publishes on `orders`; the persister writes
 //! its decisions to MongoDB. The test reads `executions` and `risk-events` itself and
 //! checks MongoDB holds exactly one document per accepted order (final status and filled
-//! quantity), one per fill side, and the positions the engine's shard journals recover to —
-//! across a SIGKILL of the persister mid-run, and across a MongoDB outage.
+//! quantity), one per fill side, the positions the engine's shard journals recover to, and
+//! each shard's latest balances and limits — across a SIGKILL of the persister mid-run, and
+//! across a MongoDB outage.
 
 mod common;
 
@@ -181,6 +182,10 @@ struct Expected {
     fills: BTreeSet<String>,
     /// (account, symbol) → (sequence, quantity, realized P&L) of the latest `position`.
     positions: BTreeMap<(i64, String), (u64, Decimal, Decimal)>,
+    /// (account, asset, shard) → (sequence, available, reserved) of the latest `balance`.
+    balances: BTreeMap<(i64, String, i64), (u64, Decimal, Decimal)>,
+    /// (account, shard) → (sequence, openOrdersMax) of the latest `limits`.
+    limits: BTreeMap<(i64, i64), (u64, i64)>,
     /// Command ids with a `commandResult`.
     decided: BTreeSet<String>,
 }
@@ -213,10 +218,34 @@ impl Expected {
     }
 
     fn observe_risk(&mut self, m: &Value) {
-        if m["type"] != "position" {
-            return;
-        }
         let text = |name: &str| m[name].as_str().unwrap_or_default().to_owned();
+        let account = || text("accountId").parse::<i64>().expect("account");
+        let sequence = || text("sequence").parse::<u64>().expect("sequence");
+        let shard = || m["shard"].as_i64().expect("shard");
+        match m["type"].as_str() {
+            Some("balance") => {
+                let value = (
+                    sequence(),
+                    Decimal::from_str(&text("available")).expect("available"),
+                    Decimal::from_str(&text("reserved")).expect("reserved"),
+                );
+                let entry = self.balances.entry((account(), text("asset"), shard())).or_insert(value);
+                if value.0 >= entry.0 {
+                    *entry = value;
+                }
+                return;
+            }
+            Some("limits") => {
+                let value = (sequence(), m["limits"]["openOrdersMax"].as_i64().expect("openOrdersMax"));
+                let entry = self.limits.entry((account(), shard())).or_insert(value);
+                if value.0 >= entry.0 {
+                    *entry = value;
+                }
+                return;
+            }
+            Some("position") => {}
+            _ => return,
+        }
         let key = (text("accountId").parse::<i64>().expect("account"), text("symbol"));
         let sequence = text("sequence").parse::<u64>().expect("sequence");
         let quantity = Decimal::from_str(&text("quantity")).expect("quantity");
@@ -284,6 +313,8 @@ struct Persisted {
     orders: BTreeMap<u64, (String, Decimal)>,
     fills: BTreeSet<String>,
     positions: BTreeMap<(i64, String), (Decimal, Decimal)>,
+    balances: BTreeMap<(i64, String, i64), (Decimal, Decimal)>,
+    limits: BTreeMap<(i64, i64), i64>,
     /// Documents per collection (a duplicate would collapse in the maps).
     counts: (usize, usize, usize),
 }
@@ -293,6 +324,8 @@ fn persisted(db: &Db) -> Option<Persisted> {
     let orders = db.all("orders")?;
     let fills = db.all("executions")?;
     let positions = db.all("positions")?;
+    let balances = db.all("balances")?;
+    let limits = db.all("limits")?;
     Some(Persisted {
         orders: orders
             .iter()
@@ -309,6 +342,17 @@ fn persisted(db: &Db) -> Option<Persisted> {
                 Some((key, (decimal(p, "quantity")?, decimal(p, "realizedPnl")?)))
             })
             .collect::<Option<_>>()?,
+        balances: balances
+            .iter()
+            .map(|b| {
+                let key = (b.get_i64("accountId").ok()?, b.get_str("asset").ok()?.to_owned(), b.get_i64("shard").ok()?);
+                Some((key, (decimal(b, "available")?, decimal(b, "reserved")?)))
+            })
+            .collect::<Option<_>>()?,
+        limits: limits
+            .iter()
+            .map(|l| Some(((l.get_i64("accountId").ok()?, l.get_i64("shard").ok()?), l.get_i64("openOrdersMax").ok()?)))
+            .collect::<Option<_>>()?,
         counts: (orders.len(), fills.len(), positions.len()),
     })
 }
@@ -319,17 +363,23 @@ impl Expected {
             orders: self.orders.iter().map(|(id, (_, status, filled))| (*id, (status.clone(), *filled))).collect(),
             fills: self.fills.clone(),
             positions: self.positions.iter().map(|(k, (_, q, pnl))| (k.clone(), (*q, *pnl))).collect(),
+            balances: self.balances.iter().map(|(k, (_, a, r))| (k.clone(), (*a, *r))).collect(),
+            limits: self.limits.iter().map(|(k, (_, open))| (*k, *open)).collect(),
             counts: (self.orders.len(), self.fills.len(), self.positions.len()),
         }
     }
 }
 
-/// Polls MongoDB until it holds exactly what Kafka said (bounded).
-fn assert_persisted_exactly(db: &Db, expected: &Expected, d: &Deployment) -> Persisted {
-    let want = expected.as_persisted();
+/// Polls MongoDB until it holds exactly what Kafka says (bounded). Kafka is read on too: a
+/// shard samples its balances up to 100 ms after the decisions that changed them.
+fn assert_persisted_exactly(db: &Db, watch: &mut Watch, d: &Deployment) -> Persisted {
     let deadline = Instant::now() + CATCH_UP_TIMEOUT;
     let mut last = None;
     loop {
+        for _ in 0..20 {
+            watch.poll_once();
+        }
+        let want = watch.expected.as_persisted();
         let now = persisted(db);
         if now.as_ref() == Some(&want) {
             return want;
@@ -340,12 +390,17 @@ fn assert_persisted_exactly(db: &Db, expected: &Expected, d: &Deployment) -> Per
             let missing: Vec<_> = want.orders.iter().filter(|(k, v)| last.orders.get(k) != Some(v)).take(5).collect();
             panic!(
                 "MongoDB never matched Kafka: counts {:?} vs {:?}; orders differing (first 5) {missing:?}; \
-                 fills missing {:?}; positions {:?} vs {:?}\nlogs:\n{}",
+                 fills missing {:?}; positions {:?} vs {:?}; balances {:?} vs {:?}; limits {:?} vs {:?}\n\
+                 logs:\n{}",
                 last.counts,
                 want.counts,
                 want.fills.difference(&last.fills).take(5).collect::<Vec<_>>(),
                 last.positions,
                 want.positions,
+                last.balances,
+                want.balances,
+                last.limits,
+                want.limits,
                 d.logs()
             );
         }
@@ -435,10 +490,23 @@ fn the_persister_writes_every_decision_exactly_once_across_a_sigkill() {
             producer.publish_to(&d.config.topics.executions.name, Some(partition), "poison", POISON).expect("queued");
         poison.wait(Duration::from_secs(30)).expect("the broker has the poison record");
     }
+    // An admin's limits for account 1 on BTC-USD's shard (loose enough to refuse nothing).
+    let limits = serde_json::json!({
+        "type": "setRiskLimits", "v": 1, "commandId": "limits-1", "accountId": "1", "symbol": "BTC-USD",
+        "limits": {
+            "orderQuantityMax": "100000000000", "orderNotionalMax": "100000000000000", "positionMax": "100000000000",
+            "openOrdersMax": 777, "ordersPerWindowMax": 100000, "rateWindowNs": "1000000000",
+            "dailyLossMax": "100000000000000", "concentrationMaxBps": 10000, "concentrationFloor": "0"
+        }
+    });
+    let receipt = producer.publish(TopicKind::Orders, "BTC-USD", limits.to_string().as_bytes()).expect("queued");
+    receipt.wait(Duration::from_secs(30)).expect("the broker has the limits");
     let first = publish(&producer, 0..PHASE, Duration::ZERO).join().expect("publisher");
-    watch.until_decided(&first, &d);
-    let one = assert_persisted_exactly(&db, &watch.expected, &d);
+    watch.until_decided(&first.iter().cloned().chain(["limits-1".to_owned()]).collect(), &d);
+    let one = assert_persisted_exactly(&db, &mut watch, &d);
     assert!(one.fills.len() > 20 && one.positions.len() >= 4, "the flow trades: {:?}", one.counts);
+    assert_eq!(one.limits.values().copied().collect::<Vec<_>>(), [777], "one shard's limits: {:?}", one.limits);
+    assert!(one.balances.len() >= 8, "every trading account's funds on the shards: {:?}", one.balances);
 
     // SIGKILL the persister while the second phase is flowing: some batches are written but
     // not committed, some consumed but not written.
@@ -452,7 +520,7 @@ fn the_persister_writes_every_decision_exactly_once_across_a_sigkill() {
     watch.until_decided(&second, &d);
     assert!(written < watch.expected.orders.len(), "the kill left work for the restart");
     d.start_persister(&db.url);
-    let two = assert_persisted_exactly(&db, &watch.expected, &d);
+    let two = assert_persisted_exactly(&db, &mut watch, &d);
     let logs = d.logs();
     assert!(logs.contains("undecodable record skipped"), "the poison records were seen and skipped");
     let accepted = watch.expected.orders.len();
@@ -486,7 +554,7 @@ fn the_persister_catches_up_after_mongodb_stops_mid_run() {
     d.start_persister(&db.url);
     let first = publish(&producer, 0..PHASE, Duration::ZERO).join().expect("publisher");
     watch.until_decided(&first, &d);
-    assert_persisted_exactly(&db, &watch.expected, &d);
+    assert_persisted_exactly(&db, &mut watch, &d);
 
     private.kill();
     let second = publish(&producer, PHASE..2 * PHASE, Duration::ZERO).join().expect("publisher");
@@ -500,7 +568,7 @@ fn the_persister_catches_up_after_mongodb_stops_mid_run() {
     assert!(ready.status == 503 && ready.body.contains("MongoDB"), "{} {}", ready.status, ready.body);
     assert_eq!(common::http(d.persister_probe, "GET", "/health", None, None, "").status, 200);
     private.restart(ping);
-    let caught_up = assert_persisted_exactly(&db, &watch.expected, &d);
+    let caught_up = assert_persisted_exactly(&db, &mut watch, &d);
     eprintln!("caught up after the outage: {:?} (orders, fills, positions)", caught_up.counts);
     assert_eq!(common::http(d.persister_probe, "GET", "/ready", None, None, "").status, 200, "ready again");
     assert!(d.persister.as_mut().expect("persister").try_wait().expect("wait").is_none(), "it never exited");
@@ -569,7 +637,7 @@ fn persister_catch_up_throughput() {
     let want = watch.expected.as_persisted();
     let started = Instant::now();
     d.start_persister(&db.url);
-    assert_persisted_exactly(&db, &watch.expected, &d);
+    assert_persisted_exactly(&db, &mut watch, &d);
     let elapsed = started.elapsed();
     let accounts = 4;
     let documents = want.counts.0 + want.counts.1 + want.counts.2 + accounts;

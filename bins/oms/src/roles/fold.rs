@@ -18,9 +18,11 @@ use oms_http::history::{ExecutionRecord, OrderRecord};
 use oms_kafka::messages::wire::{
     parse_account, parse_decimal, parse_order_id, parse_price, parse_quantity, parse_time,
 };
-use oms_kafka::messages::{ExecutionMessage, FillMessage, MessageError, OrderAcceptedMessage, RiskEventMessage};
+use oms_kafka::messages::{
+    BalanceMessage, ExecutionMessage, FillMessage, LimitsMessage, MessageError, OrderAcceptedMessage, RiskEventMessage,
+};
 use oms_mongo::documents::status_from;
-use oms_mongo::stream::{Checkpoint, PositionState, StreamBatch, Version};
+use oms_mongo::stream::{BalanceState, Checkpoint, LimitsState, PositionState, StreamBatch, Version};
 
 /// Why a decoded message cannot become documents (the record is refused like a poison one).
 #[derive(Debug)]
@@ -83,6 +85,8 @@ pub struct Fold {
     touched: BTreeSet<OrderId>,
     executions: BTreeMap<(OrderId, TradeId), (AccountId, ExecutionRecord)>,
     positions: BTreeMap<(AccountId, InstrumentId), PositionState>,
+    balances: BTreeMap<(AccountId, oms_core::model::AssetId, u32), BalanceState>,
+    limits: BTreeMap<(AccountId, u32), LimitsState>,
     accounts: BTreeSet<AccountId>,
     offsets: BTreeMap<(String, i32), i64>,
     /// What was skipped.
@@ -94,6 +98,34 @@ pub fn version(message: &ExecutionMessage) -> Result<Version, MessageError> {
     let header = message.header();
     let sequence = parse_order_id("sequence", &header.sequence)?.0;
     Ok(Version { sequence, event_index: header.event_index })
+}
+
+/// One shard's balance from a `balance` message, in the asset's minor units.
+pub fn balance_state(catalog: &Catalog, m: &BalanceMessage) -> Result<BalanceState, FoldError> {
+    let asset = catalog.asset_by_code(&m.asset).ok_or_else(|| FoldError::UnknownAsset("asset", m.asset.clone()))?;
+    let amount = |field: &'static str, text: &str| {
+        asset.amount_from_decimal(parse_decimal(field, text)?).map_err(|source| MessageError::Value { field, source })
+    };
+    Ok(BalanceState {
+        account: parse_account("accountId", &m.account_id)?,
+        asset: asset.spec().id,
+        shard: m.shard,
+        balance: oms_core::risk::Balance {
+            available: amount("available", &m.available)?,
+            reserved: amount("reserved", &m.reserved)?,
+        },
+        sequence: parse_order_id("sequence", &m.sequence)?.0,
+    })
+}
+
+/// One shard's limits from a `limits` message.
+pub fn limits_state(m: &LimitsMessage) -> Result<LimitsState, FoldError> {
+    Ok(LimitsState {
+        account: parse_account("accountId", &m.account_id)?,
+        shard: m.shard,
+        limits: m.limits.to_limits()?,
+        sequence: parse_order_id("sequence", &m.sequence)?.0,
+    })
 }
 
 /// The order an `executions` message changes (none for refusals and command summaries).
@@ -171,21 +203,28 @@ impl Fold {
                 let sequence = parse_order_id("sequence", &m.sequence)?.0;
                 self.accounts.insert(account);
                 let state = PositionState { account, instrument, position, sequence };
-                // Later in the partition wins among equal sequences (several trades of one
-                // command); an older sequence is a republished or redelivered state.
-                match self.positions.get(&(account, instrument)) {
-                    Some(newer) if newer.sequence > sequence => self.counts.stale += 1,
-                    _ => {
-                        self.positions.insert((account, instrument), state);
-                    }
-                }
+                let newer = keep_newer(&mut self.positions, (account, instrument), state, sequence, |s| s.sequence);
+                self.counts.stale += u64::from(!newer);
+                Ok(())
+            }
+            RiskEventMessage::Balance(m) => {
+                let state = balance_state(catalog, m)?;
+                self.accounts.insert(state.account);
+                let key = (state.account, state.asset, state.shard);
+                self.counts.stale +=
+                    u64::from(!keep_newer(&mut self.balances, key, state, state.sequence, |s| s.sequence));
+                Ok(())
+            }
+            RiskEventMessage::Limits(m) => {
+                let state = limits_state(m)?;
+                self.accounts.insert(state.account);
+                let key = (state.account, state.shard);
+                self.counts.stale +=
+                    u64::from(!keep_newer(&mut self.limits, key, state, state.sequence, |s| s.sequence));
                 Ok(())
             }
             // Risk monitoring, not history: nothing to persist.
-            RiskEventMessage::RiskReject(_)
-            | RiskEventMessage::KillSwitch(_)
-            | RiskEventMessage::Balance(_)
-            | RiskEventMessage::Limits(_) => Ok(()),
+            RiskEventMessage::RiskReject(_) | RiskEventMessage::KillSwitch(_) => Ok(()),
         }
     }
 
@@ -297,6 +336,8 @@ impl Fold {
             orders,
             executions: std::mem::take(&mut self.executions).into_values().collect(),
             positions: std::mem::take(&mut self.positions).into_values().collect(),
+            balances: std::mem::take(&mut self.balances).into_values().collect(),
+            limits: std::mem::take(&mut self.limits).into_values().collect(),
             accounts: std::mem::take(&mut self.accounts).into_iter().collect(),
             checkpoints: std::mem::take(&mut self.offsets)
                 .into_iter()
@@ -317,6 +358,23 @@ impl Fold {
             self.known.clear();
         }
     }
+}
+
+/// Keeps `state` in a batch unless the batch holds a newer one for `key` (later in the
+/// partition wins among equal sequences: several trades of one command); `false` for an
+/// older one, a republished or redelivered state.
+fn keep_newer<K: Ord, S>(
+    batch: &mut BTreeMap<K, S>,
+    key: K,
+    state: S,
+    sequence: u64,
+    sequence_of: fn(&S) -> u64,
+) -> bool {
+    let newer = batch.get(&key).is_none_or(|held| sequence_of(held) <= sequence);
+    if newer {
+        batch.insert(key, state);
+    }
+    newer
 }
 
 /// Status and quantities after an event.
@@ -407,6 +465,35 @@ mod tests {
 
     const ACCEPTED: &str = r#"{"type":"orderAccepted","v":1,"commandId":"c","sequence":"10","eventIndex":0,"eventCount":2,"orderId":"10","clientOrderId":"k","accountId":"7","symbol":"BTC-USD","side":"buy","orderType":"limit","timeInForce":"GTC","price":"60000","stopPrice":null,"quantity":"0.5","filledQuantity":"0","remainingQuantity":"0.5","status":"ACCEPTED","postOnly":false,"reduceOnly":false,"expireTime":null,"createdAt":"2023-11-14T22:13:20Z"}"#;
     const FILL: &str = r#"{"type":"fill","v":1,"commandId":"d","sequence":"11","eventIndex":1,"eventCount":3,"tradeId":"1","orderId":"10","accountId":"7","symbol":"BTC-USD","side":"buy","price":"60000","quantity":"0.2","fee":"0.00001","feeAsset":"BTC","liquidity":"maker","status":"PARTIALLY_FILLED","filledQuantity":"0.2","remainingQuantity":"0.3","time":"2023-11-14T22:13:21Z"}"#;
+
+    #[test]
+    fn a_batch_keeps_each_shards_newest_balance_and_limits() {
+        let catalog = catalog();
+        let risk = |json: &str| Decision::Risk(decode_risk_event(json.as_bytes()).expect("decodes"));
+        let balance = |sequence: u32, shard: u32, available: &str| {
+            risk(&format!(
+                r#"{{"type":"balance","v":1,"sequence":"{sequence}","shard":{shard},"accountId":"7","asset":"USD","available":"{available}","reserved":"0"}}"#
+            ))
+        };
+        let limits = |sequence: u32, open: u32| {
+            risk(&format!(
+                r#"{{"type":"limits","v":1,"commandId":"k","sequence":"{sequence}","shard":1,"accountId":"7","limits":{{"orderQuantityMax":"1","orderNotionalMax":"1","positionMax":"1","openOrdersMax":{open},"ordersPerWindowMax":1,"rateWindowNs":"1","dailyLossMax":"1","concentrationMaxBps":10000,"concentrationFloor":"0"}}}}"#
+            ))
+        };
+        let mut fold = Fold::default();
+        // Shard 1: 20, then a failover republishes 10 (older, skipped); shard 2: its own.
+        for decision in [balance(20, 1, "5"), balance(10, 1, "9"), balance(3, 2, "1.5"), limits(8, 4), limits(7, 2)] {
+            fold.apply(&catalog, &decision).expect("folds");
+        }
+        assert_eq!(fold.counts.stale, 2, "the older balance and the older limits");
+        let batch = fold.finish();
+        let mut balances: Vec<_> = batch.balances.iter().map(|b| (b.shard, b.sequence, b.balance.available)).collect();
+        balances.sort_unstable();
+        assert_eq!(balances, [(1, 20, 5_000_000), (2, 3, 1_500_000)], "USD has 6 decimals");
+        assert_eq!(batch.limits.iter().map(|l| (l.shard, l.limits.open_orders_max)).collect::<Vec<_>>(), [(1, 4)]);
+        assert_eq!(batch.accounts, [AccountId(7)]);
+        assert!(fold.apply(&catalog, &balance(30, 1, "0.0000001")).is_err(), "finer than the asset's scale");
+    }
 
     #[test]
     fn a_republished_older_state_does_not_overwrite_a_newer_one() {

@@ -23,12 +23,11 @@ use oms_core::prelude::*;
 use oms_http::limits::{AccountQuery, limits_json, parse_limits};
 use oms_http::problem::Problem;
 use oms_kafka::messages::LimitsMessage;
-use oms_kafka::messages::wire::{parse_account, parse_order_id};
 
 use super::commands::{Access, decide_on_shards, write};
 use super::latest::Latest;
 use super::{Shared, caller};
-use crate::roles::fold::FoldError;
+use crate::roles::fold::{FoldError, limits_state};
 
 /// Concentration at this many basis points checks nothing.
 const CONCENTRATION_OFF_BPS: u32 = 10_000;
@@ -43,10 +42,8 @@ impl ShardLimits {
     /// A shard's report replaces its previous one, unless a failover republished an older
     /// one (a shard's sequences only grow). `Ok(false)` for such a stale report.
     pub fn apply(&mut self, m: &LimitsMessage) -> Result<bool, FoldError> {
-        let account = parse_account("accountId", &m.account_id)?;
-        let sequence = parse_order_id("sequence", &m.sequence)?.0;
-        let limits = m.limits.to_limits()?;
-        Ok(self.latest.offer((account, m.shard), sequence, limits))
+        let state = limits_state(m)?;
+        Ok(self.latest.offer((state.account, state.shard), state.sequence, state.limits))
     }
 
     /// `account`'s limits as the shards enforce them together: the divided ones summed, the

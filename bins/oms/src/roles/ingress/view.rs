@@ -19,14 +19,14 @@ use oms_core::risk::Balance;
 use oms_http::catalog::Catalog;
 use oms_http::history::History;
 use oms_http::ws;
-use oms_kafka::messages::wire::{parse_account, parse_decimal, parse_order_id};
-use oms_kafka::messages::{BalanceMessage, ExecutionMessage, MessageError, RiskEventMessage};
+use oms_kafka::messages::wire::parse_order_id;
+use oms_kafka::messages::{BalanceMessage, ExecutionMessage, RiskEventMessage};
 use oms_mongo::stream::{PositionState, Version};
 use serde_json::Value;
 
 use super::latest::Latest;
 use super::limits::ShardLimits;
-use crate::roles::fold::{Fold, FoldError, order_id, version};
+use crate::roles::fold::{Fold, FoldError, balance_state, order_id, version};
 
 /// Orders and fills as the API reads them.
 #[derive(Debug)]
@@ -157,17 +157,8 @@ impl OrderView {
     /// A shard's balance replaces the one it published before, unless a failover
     /// republished an older one (a shard's sequences only grow).
     fn apply_balance(&mut self, catalog: &Catalog, m: &BalanceMessage) -> Result<bool, FoldError> {
-        let asset = catalog.asset_by_code(&m.asset).ok_or_else(|| FoldError::UnknownAsset("asset", m.asset.clone()))?;
-        let amount = |field: &'static str, text: &str| {
-            asset
-                .amount_from_decimal(parse_decimal(field, text)?)
-                .map_err(|source| MessageError::Value { field, source })
-        };
-        let balance =
-            Balance { available: amount("available", &m.available)?, reserved: amount("reserved", &m.reserved)? };
-        let account = parse_account("accountId", &m.account_id)?;
-        let sequence = parse_order_id("sequence", &m.sequence)?.0;
-        Ok(self.balances.offer((account, asset.spec().id, m.shard), sequence, balance))
+        let state = balance_state(catalog, m)?;
+        Ok(self.balances.offer((state.account, state.asset, state.shard), state.sequence, state.balance))
     }
 
     /// `account`'s balances summed over the shards, by asset.
