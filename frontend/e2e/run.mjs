@@ -327,15 +327,17 @@ async function main() {
       );
     });
 
+    // Checked first, then placed: the same order both times.
+    const restingBuy = {
+      side: 'buy',
+      type: 'limit',
+      price: fxText(restPrice),
+      quantity: fxText(quantity),
+      timeInForce: 'GTC',
+    };
     await step('Check an order with the server, placing nothing', async () => {
       const openBefore = await openOrderCount(trader.apiKey);
-      await fillOrderForm({
-        side: 'buy',
-        type: 'limit',
-        price: fxText(restPrice),
-        quantity: fxText(quantity),
-        timeInForce: 'GTC',
-      });
+      await fillOrderForm(restingBuy);
       await page.getByTestId('check-order').click();
       await waitFor('the pre-trade check to answer', () =>
         ['check-passed', 'check-failed', 'error'].includes(
@@ -354,13 +356,7 @@ async function main() {
 
     const levelBefore = await bookQuantity('bid', fxText(restPrice));
     const placed = await step('Place a resting limit buy', async () => {
-      await fillOrderForm({
-        side: 'buy',
-        type: 'limit',
-        price: fxText(restPrice),
-        quantity: fxText(quantity),
-        timeInForce: 'GTC',
-      });
+      await fillOrderForm(restingBuy);
       const notional = await page.getByTestId('estimated-notional').getAttribute('data-value');
       if (notional === null || notional === '' || canonical(notional) !== fxText(fxMul(restPrice, quantity))) {
         throw new Error(`the form shows notional ${notional}, expected ${fxText(fxMul(restPrice, quantity))}`);
