@@ -270,6 +270,12 @@ impl RejectReason {
             R::StreamCapacity => "stream_capacity",
         }
     }
+
+    /// The reason whose [`Self::code`] is `code` (`None` for a code this build does not
+    /// know, e.g. from a newer engine).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
 }
 
 /// Why working quantity stopped working.
@@ -319,5 +325,13 @@ mod tests {
         let enum_part = &source[..source.find("impl RejectReason").expect("the impl follows the enum")];
         let declared = enum_part.matches("#[error(").count();
         assert_eq!(declared, RejectReason::ALL.len(), "a reason is missing from RejectReason::ALL");
+    }
+
+    #[test]
+    fn every_code_reads_back_and_an_unknown_one_is_none() {
+        for reason in RejectReason::ALL {
+            assert_eq!(RejectReason::from_code(reason.code()), Some(reason));
+        }
+        assert_eq!(RejectReason::from_code("no_such_reason"), None);
     }
 }

@@ -15,7 +15,7 @@ use oms_http::dto::{AmendBody, KillSwitchBody, PlaceOrder};
 use oms_http::problem::Problem;
 use oms_http::reads;
 use oms_kafka::PublishError;
-use oms_kafka::messages::{ExecutionMessage, InboundCommand, OutboundMessage, encode_command};
+use oms_kafka::messages::{CommandResultMessage, ExecutionMessage, InboundCommand, OutboundMessage, encode_command};
 use serde_json::{Value, json};
 
 use crate::roles::engine::SHARD_SEQUENCE_BITS;
@@ -298,13 +298,7 @@ impl Ingress {
         messages: &[ExecutionMessage],
     ) -> Result<Response, Problem> {
         let lost = |what: String| Problem::unavailable("unavailable", what);
-        let result = messages
-            .iter()
-            .find_map(|m| match m {
-                ExecutionMessage::CommandResult(r) => Some(r),
-                _ => None,
-            })
-            .ok_or_else(|| lost("the decision came without its commandResult".into()))?;
+        let result = command_result(messages)?;
         let sequence = oms_kafka::messages::wire::parse_order_id("sequence", &result.header.sequence)
             .map_err(|e| lost(e.to_string()))?;
         let id = match &result.order_id {
@@ -319,7 +313,7 @@ impl Ingress {
             result.reject_reason.as_ref().filter(|_| result.status.as_deref() == Some(OrderStatus::Rejected.code()));
         if let Some(code) = refused {
             let mut record = reads::rejected_order(id, request);
-            record.reject_reason = RejectReason::ALL.into_iter().find(|r| r.code() == code);
+            record.reject_reason = RejectReason::from_code(code);
             let mut order = reads::placed_order_json(&self.catalog, &record, []);
             // A reason this build does not know (a newer engine) is still shown as sent.
             order["rejectReason"] = Value::from(code.as_str());
@@ -443,6 +437,17 @@ impl Ingress {
             waiting.forget(id);
         }
     }
+}
+
+/// A decision's `commandResult` (always its last message); 503 if it is missing.
+pub(super) fn command_result(messages: &[ExecutionMessage]) -> Result<&CommandResultMessage, Problem> {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            ExecutionMessage::CommandResult(r) => Some(r),
+            _ => None,
+        })
+        .ok_or_else(|| Problem::unavailable("unavailable", "the decision came without its commandResult"))
 }
 
 /// The engine's refusal code of a command, from its `commandResult`.

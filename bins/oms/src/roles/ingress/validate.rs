@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use oms_core::prelude::*;
 use oms_http::dto::PlaceOrder;
 use oms_http::problem::Problem;
-use oms_kafka::messages::{CommandId, ExecutionMessage, InboundCommand, encode_validation};
+use oms_kafka::messages::{CommandId, InboundCommand, encode_validation};
 use serde_json::json;
 
+use super::commands::command_result;
 use super::{Shared, caller};
 
 /// The answer `--role all` gives: `{"ok": true}`, or `{"ok": false, "rejectReason", "message"}`
@@ -34,22 +35,13 @@ pub(super) async fn validate(State(state): State<Shared>, headers: HeaderMap, bo
         let message = encode_validation(&command, &state.reference)
             .map_err(|e| Problem::bad_request("invalid_order", e.to_string()))?;
         let messages = state.decide_message(command.command_id.as_str(), &message, None).await?;
-        let result = messages
-            .iter()
-            .find_map(|m| match m {
-                ExecutionMessage::CommandResult(r) => Some(r),
-                _ => None,
-            })
-            .ok_or_else(|| Problem::unavailable("unavailable", "the validation came without its commandResult"))?;
         Ok::<_, Problem>(
-            Json(match &result.reject_reason {
+            Json(match &command_result(&messages)?.reject_reason {
                 None => json!({ "ok": true }),
                 Some(code) => {
                     // A reason this build does not know (a newer engine) is still shown as sent.
-                    let message = RejectReason::ALL
-                        .into_iter()
-                        .find(|r| r.code() == code)
-                        .map_or_else(|| format!("refused: {code}"), |r| r.to_string());
+                    let message =
+                        RejectReason::from_code(code).map_or_else(|| format!("refused: {code}"), |r| r.to_string());
                     json!({ "ok": false, "rejectReason": code, "message": message })
                 }
             })
