@@ -24,6 +24,8 @@ use oms_kafka::messages::{
 use oms_mongo::documents::status_from;
 use oms_mongo::stream::{BalanceState, Checkpoint, LimitsState, PositionState, StreamBatch, Version};
 
+use crate::roles::latest::Latest;
+
 /// Why a decoded message cannot become documents (the record is refused like a poison one).
 #[derive(Debug)]
 pub enum FoldError {
@@ -84,9 +86,9 @@ pub struct Fold {
     pub known: std::collections::HashMap<OrderId, (OrderRecord, Version)>,
     touched: BTreeSet<OrderId>,
     executions: BTreeMap<(OrderId, TradeId), (AccountId, ExecutionRecord)>,
-    positions: BTreeMap<(AccountId, InstrumentId), PositionState>,
-    balances: BTreeMap<(AccountId, oms_core::model::AssetId, u32), BalanceState>,
-    limits: BTreeMap<(AccountId, u32), LimitsState>,
+    positions: Latest<(AccountId, InstrumentId), PositionState>,
+    balances: Latest<(AccountId, oms_core::model::AssetId, u32), BalanceState>,
+    limits: Latest<(AccountId, u32), LimitsState>,
     accounts: BTreeSet<AccountId>,
     offsets: BTreeMap<(String, i32), i64>,
     /// What was skipped.
@@ -203,24 +205,23 @@ impl Fold {
                 let sequence = parse_order_id("sequence", &m.sequence)?.0;
                 self.accounts.insert(account);
                 let state = PositionState { account, instrument, position, sequence };
-                let newer = keep_newer(&mut self.positions, (account, instrument), state, sequence, |s| s.sequence);
-                self.counts.stale += u64::from(!newer);
+                // Later in the partition wins among equal sequences (several trades of one
+                // command); an older one is a republished or redelivered state.
+                self.counts.stale += u64::from(!self.positions.offer((account, instrument), sequence, state));
                 Ok(())
             }
             RiskEventMessage::Balance(m) => {
                 let state = balance_state(catalog, m)?;
                 self.accounts.insert(state.account);
                 let key = (state.account, state.asset, state.shard);
-                self.counts.stale +=
-                    u64::from(!keep_newer(&mut self.balances, key, state, state.sequence, |s| s.sequence));
+                self.counts.stale += u64::from(!self.balances.offer(key, state.sequence, state));
                 Ok(())
             }
             RiskEventMessage::Limits(m) => {
                 let state = limits_state(m)?;
                 self.accounts.insert(state.account);
                 let key = (state.account, state.shard);
-                self.counts.stale +=
-                    u64::from(!keep_newer(&mut self.limits, key, state, state.sequence, |s| s.sequence));
+                self.counts.stale += u64::from(!self.limits.offer(key, state.sequence, state));
                 Ok(())
             }
             // Risk monitoring, not history: nothing to persist.
@@ -358,23 +359,6 @@ impl Fold {
             self.known.clear();
         }
     }
-}
-
-/// Keeps `state` in a batch unless the batch holds a newer one for `key` (later in the
-/// partition wins among equal sequences: several trades of one command); `false` for an
-/// older one, a republished or redelivered state.
-fn keep_newer<K: Ord, S>(
-    batch: &mut BTreeMap<K, S>,
-    key: K,
-    state: S,
-    sequence: u64,
-    sequence_of: fn(&S) -> u64,
-) -> bool {
-    let newer = batch.get(&key).is_none_or(|held| sequence_of(held) <= sequence);
-    if newer {
-        batch.insert(key, state);
-    }
-    newer
 }
 
 /// Status and quantities after an event.

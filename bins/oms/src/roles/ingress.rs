@@ -68,7 +68,6 @@ use crate::market::Market;
 
 mod commands;
 mod decisions;
-mod latest;
 mod limits;
 mod market;
 mod queries;

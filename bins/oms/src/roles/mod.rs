@@ -3,6 +3,7 @@
 pub mod engine;
 pub mod fold;
 pub mod ingress;
+pub mod latest;
 pub mod persister;
 pub mod probe;
 

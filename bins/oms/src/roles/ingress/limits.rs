@@ -25,9 +25,9 @@ use oms_http::problem::Problem;
 use oms_kafka::messages::LimitsMessage;
 
 use super::commands::{Access, decide_on_shards, write};
-use super::latest::Latest;
 use super::{Shared, caller};
 use crate::roles::fold::{FoldError, limits_state};
+use crate::roles::latest::Latest;
 
 /// Concentration at this many basis points checks nothing.
 const CONCENTRATION_OFF_BPS: u32 = 10_000;

@@ -24,9 +24,9 @@ use oms_kafka::messages::{BalanceMessage, ExecutionMessage, RiskEventMessage};
 use oms_mongo::stream::{PositionState, Version};
 use serde_json::Value;
 
-use super::latest::Latest;
 use super::limits::ShardLimits;
 use crate::roles::fold::{Fold, FoldError, balance_state, order_id, version};
+use crate::roles::latest::Latest;
 
 /// Orders and fills as the API reads them.
 #[derive(Debug)]
