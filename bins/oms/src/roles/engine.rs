@@ -312,24 +312,34 @@ impl Shard {
                 return Ok(());
             }
         };
-        let (command, verdict) = match inbound {
+        // A what-if check runs on the engine thread in sequence with the commands before it,
+        // as a read: it journals a heartbeat, not the order.
+        let (command, check) = match inbound {
             Inbound::Apply(command) => (command, None),
-            Inbound::Validate(command) => {
-                let (tx, rx) = crossbeam_channel::bounded(1);
-                (command, Some((tx, rx)))
+            Inbound::Validate(command @ InboundCommand { action: Action::NewOrder(order), .. }) => {
+                (command, Some((order, crossbeam_channel::bounded(1))))
+            }
+            // `decode_inbound` only makes validations of orders; anything else is refused
+            // like a poison record, never applied.
+            Inbound::Validate(_) => {
+                tracing::warn!(
+                    partition = record.partition,
+                    offset = record.offset,
+                    "refused a validation of no order"
+                );
+                role.marker.mark(record.partition, record.offset);
+                return Ok(());
             }
         };
         let ticket = loop {
-            let submitted = match (&verdict, command.action) {
-                // A what-if check runs on the engine thread in sequence with the commands
-                // before it, as a read: it journals a heartbeat, not the order.
-                (Some((tx, _)), Action::NewOrder(order)) => {
-                    let tx = tx.clone();
+            let submitted = match &check {
+                Some((order, (tx, _))) => {
+                    let (order, tx) = (*order, tx.clone());
                     self.handle.try_read(Box::new(move |engine| {
                         let _ = tx.send(engine.check_new_order(&order));
                     }))
                 }
-                _ => self.handle.try_submit_from(record.origin(), command.action),
+                None => self.handle.try_submit_from(record.origin(), command.action),
             };
             match submitted {
                 Ok(ticket) => break ticket,
@@ -338,7 +348,7 @@ impl Shard {
             }
         };
         self.applied = Some(offset);
-        let verdict = verdict.map(|(_, rx)| rx);
+        let verdict = check.map(|(_, (_, rx))| rx);
         self.pending
             .send(Pending { ticket, partition: record.partition, offset: record.offset, command, verdict })
             .map_err(|_| anyhow::anyhow!("shard {} publisher is gone", record.partition))
